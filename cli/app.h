@@ -1,0 +1,44 @@
+// The podtape command line: one subcommand table, one Register function per subcommand file.
+//
+// Contract for a subcommand file (cli/<name>_command.cc):
+// - RegisterX(app, globals) adds a CLI11 subcommand whose options fill a plain options struct and
+//   whose callback sets globals.run to the function that runs it (so parsing is testable alone);
+// - the run function returns the process exit code; failures are returned as a Status and main
+//   prints them once, as "error: <message>" on stderr (the form kubectl uses).
+#ifndef PODTAPE_CLI_APP_H_
+#define PODTAPE_CLI_APP_H_
+
+#include <functional>
+#include <string>
+
+#include "schema/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace podtape::cli {
+
+// Options every subcommand shares. Filled by CLI11 before a subcommand's callback runs.
+struct Globals {
+  std::string db_flag;  // --db; empty when not given
+  int verbosity = 0;    // -v N, as kubectl
+  // Set by the chosen subcommand's callback: runs it and returns the exit code or a Status.
+  std::function<Result<int>()> run;
+};
+
+// The store path: --db, else $PODTAPE_DB, else $XDG_DATA_HOME/podtape/podtape.db, else
+// $HOME/.local/share/podtape/podtape.db. `env` looks up an environment variable (nullptr if
+// unset); it is a parameter so tests need not touch the process environment.
+Result<std::string> ResolveDbPath(const std::string& db_flag,
+                                  const std::function<const char*(const char*)>& env);
+Result<std::string> ResolveDbPath(const Globals& globals);
+
+// Subcommands (one file each); added to kCommands in app.cc once they work.
+
+// Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
+int Main(int argc, char** argv);
+
+}  // namespace podtape::cli
+
+#endif  // PODTAPE_CLI_APP_H_

@@ -1,0 +1,154 @@
+// The Kubernetes exec/attach WebSocket channel codec: pure bytes in, bytes out.
+// No socket, no SQLite, no clock. The wire rules are in ../shared/PROTOCOL.md (sections 1-2);
+// recorder/PROTOCOL.md summarises what this file implements.
+//
+// Errors follow schema/status.h; every malformed input gets a Status::Protocol with an exact,
+// tested message.
+#ifndef PODTAPE_RECORDER_CHANNEL_CODEC_H_
+#define PODTAPE_RECORDER_CHANNEL_CODEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema/status.h"
+
+namespace podtape::codec {
+
+// The WebSocket subprotocols a server may choose. kNone is "no Sec-WebSocket-Protocol header",
+// which servers treat as binary channel.k8s.io.
+enum class Subprotocol : uint8_t {
+  kNone,        // ""
+  kV1,          // channel.k8s.io
+  kV1Base64,    // base64.channel.k8s.io
+  kV4,          // v4.channel.k8s.io
+  kV4Base64,    // v4.base64.channel.k8s.io
+  kV5,          // v5.channel.k8s.io
+};
+
+// Channel ids (PROTOCOL.md 2.1). kClose is the v5 client->server close signal, not a channel.
+enum Channel : uint8_t {
+  kStdin = 0,
+  kStdout = 1,
+  kStderr = 2,
+  kError = 3,
+  kResize = 4,
+  kClose = 255,
+};
+
+// Who sent a message; decoding rules differ (only clients send kClose).
+enum class Sender : uint8_t { kClient, kServer };
+
+// The WebSocket frame type a message travels in.
+enum class FrameType : uint8_t { kBinary, kText };
+
+std::string_view SubprotocolName(Subprotocol p);  // "" for kNone
+// Exact match of a name as it appears in Sec-WebSocket-Protocol; nullopt if not a data protocol.
+std::optional<Subprotocol> ParseSubprotocol(std::string_view name);
+bool IsBase64(Subprotocol p);       // base64.channel.k8s.io, v4.base64.channel.k8s.io
+bool HasJsonStatus(Subprotocol p);  // v4*, v5: channel 3 carries a metav1.Status JSON
+bool HasCloseSignal(Subprotocol p); // v5 only
+FrameType FrameTypeFor(Subprotocol p);  // kText for base64 protocols
+
+// The default offer: v5, v4, channel.k8s.io (in that order).
+std::vector<Subprotocol> DefaultOffer();
+// "v5.channel.k8s.io,v4.channel.k8s.io,channel.k8s.io": one comma-joined header value.
+std::string JoinOffer(std::span<const Subprotocol> offer);
+// Parses a user's --protocols list ("v5.channel.k8s.io, base64.channel.k8s.io"). Unknown names,
+// empty entries and duplicates are errors.
+Result<std::vector<Subprotocol>> ParseOfferList(std::string_view csv);
+// Checks the server's Sec-WebSocket-Protocol answer against what was offered. An empty answer
+// is accepted only if kNone was offered (or nothing at all was offered).
+Result<Subprotocol> CheckChosen(std::string_view chosen, std::span<const Subprotocol> offered);
+// Server side: chooses as the real servers do (PROTOCOL.md 1.2). If v5 is enabled and any entry is
+// exactly v5.channel.k8s.io, v5; otherwise the first entry of the client's list that is supported
+// (bearer-token entries and unknown names skipped). A missing/empty header means kNone.
+// nullopt: nothing acceptable (the server answers 403 with an empty body).
+std::optional<Subprotocol> ChooseServerProtocol(std::string_view header, bool v5_enabled);
+
+// Appends the wire form of one message to *out: [channel][payload] on binary protocols,
+// ['0'+channel][base64(payload)] on base64 protocols. *out is not cleared.
+void EncodeMessage(Subprotocol p, uint8_t channel, std::string_view payload, std::string* out);
+// The v5 close signal: {0xFF, channel}.
+std::string EncodeClose(uint8_t channel);
+
+struct DecodedMessage {
+  uint8_t channel = 0;
+  // Binary protocols: points into the input message. Base64 protocols: points into the caller's
+  // scratch string. Valid until either is modified.
+  std::string_view payload;
+};
+
+// Decodes one complete WebSocket data message (fragments already joined).
+// Errors (exact messages):
+//   "empty message"
+//   "unknown channel N"                         (N > 4; 255 is allowed only as a v5 close from a
+//                                                client, and must then pass ValidateClose)
+//   "text frame on binary protocol P"           / "binary frame on base64 protocol P"
+//   "invalid base64 in message on channel N"
+//   "invalid channel character 'c'"             (base64 protocols, first byte not '0'..'4')
+//   plus the ValidateClose messages.
+Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_view message,
+                     std::string* scratch, DecodedMessage* out);
+
+// Validates a v5 close message (first byte 0xFF): exactly 2 bytes, channel < 5.
+// "close message must be 2 bytes, got N" / "close message for unknown channel N".
+Status ValidateClose(std::string_view message);
+
+// Strict standard base64 with padding (RFC 4648 section 4). No whitespace, no missing padding,
+// no non-zero trailing bits. Returns false on any deviation.
+void Base64Encode(std::string_view in, std::string* out);
+bool Base64Decode(std::string_view in, std::string* out);
+
+// --- resize (channel 4) ---
+struct TerminalSize {
+  uint16_t width = 0;
+  uint16_t height = 0;
+  friend bool operator==(const TerminalSize&, const TerminalSize&) = default;
+};
+// {"Width":W,"Height":H}\n exactly as client-go's json.Encoder writes it.
+std::string EncodeResize(TerminalSize size);
+
+// Channel 4 is a concatenated JSON stream: objects may be joined in one frame or split across
+// frames, keys match case-insensitively (Go's rule), values are uint16. Not thread-safe.
+class ResizeStreamParser {
+ public:
+  ResizeStreamParser();
+  ~ResizeStreamParser();
+  ResizeStreamParser(const ResizeStreamParser&) = delete;
+  ResizeStreamParser& operator=(const ResizeStreamParser&) = delete;
+  // Appends every size completed by `bytes` to *out. After an error the parser stays failed (as
+  // the Go server stops resize handling) and returns the same error.
+  Status Feed(std::string_view bytes, std::vector<TerminalSize>* out);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// --- status (channel 3) ---
+struct RemoteStatus {
+  enum class Kind : uint8_t {
+    kNone,      // no channel-3 data at all: success for client-go, flagged in the recording
+    kSuccess,   // v4/v5 Success, or pre-v4 empty
+    kExitCode,  // v4/v5 NonZeroExitCode with an ExitCode cause
+    kFailure,   // any other failure; message kept
+  };
+  Kind kind = Kind::kNone;
+  int exit_code = 0;    // the process's code (kExitCode); 0 for success; 1 for kFailure
+  std::string message;  // Status.message, or the pre-v4 plain text
+  std::string reason;   // Status.reason ("NonZeroExitCode", "InternalError", ...)
+  int code = 0;         // Status.code (HTTP-like), 0 when absent
+};
+
+// Parses everything received on channel 3 (all payloads concatenated, in order).
+// Errors: "unparseable status: <detail>", "status without an ExitCode cause",
+//         "exit code out of range: <text>" (must be decimal 0-255).
+Result<RemoteStatus> ParseStatus(Subprotocol p, std::string_view accumulated);
+
+}  // namespace podtape::codec
+
+#endif  // PODTAPE_RECORDER_CHANNEL_CODEC_H_

@@ -1,0 +1,1 @@
+-- podtape store schema (SQLite). See schema/README.md for every column.
