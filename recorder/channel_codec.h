@@ -21,12 +21,12 @@ namespace podtape::codec {
 // The WebSocket subprotocols a server may choose. kNone is "no Sec-WebSocket-Protocol header",
 // which servers treat as binary channel.k8s.io.
 enum class Subprotocol : uint8_t {
-  kNone,        // ""
-  kV1,          // channel.k8s.io
-  kV1Base64,    // base64.channel.k8s.io
-  kV4,          // v4.channel.k8s.io
-  kV4Base64,    // v4.base64.channel.k8s.io
-  kV5,          // v5.channel.k8s.io
+  kNone,      // ""
+  kV1,        // channel.k8s.io
+  kV1Base64,  // base64.channel.k8s.io
+  kV4,        // v4.channel.k8s.io
+  kV4Base64,  // v4.base64.channel.k8s.io
+  kV5,        // v5.channel.k8s.io
 };
 
 // Channel ids (PROTOCOL.md 2.1). kClose is the v5 client->server close signal, not a channel.
@@ -47,49 +47,63 @@ enum class FrameType : uint8_t { kBinary, kText };
 
 std::string_view SubprotocolName(Subprotocol p);  // "" for kNone
 // Exact match of a name as it appears in Sec-WebSocket-Protocol; nullopt if not a data protocol.
+// "" is kNone.
 std::optional<Subprotocol> ParseSubprotocol(std::string_view name);
-bool IsBase64(Subprotocol p);       // base64.channel.k8s.io, v4.base64.channel.k8s.io
-bool HasJsonStatus(Subprotocol p);  // v4*, v5: channel 3 carries a metav1.Status JSON
-bool HasCloseSignal(Subprotocol p); // v5 only
+bool IsBase64(Subprotocol p);           // base64.channel.k8s.io, v4.base64.channel.k8s.io
+bool HasJsonStatus(Subprotocol p);      // v4*, v5: channel 3 carries a metav1.Status JSON
+bool HasCloseSignal(Subprotocol p);     // v5 only
 FrameType FrameTypeFor(Subprotocol p);  // kText for base64 protocols
 
 // The default offer: v5, v4, channel.k8s.io (in that order).
 std::vector<Subprotocol> DefaultOffer();
-// "v5.channel.k8s.io,v4.channel.k8s.io,channel.k8s.io": one comma-joined header value.
+// "v5.channel.k8s.io,v4.channel.k8s.io,channel.k8s.io": one comma-joined header value (kNone
+// entries are left out; an offer of only kNone means "send no header").
 std::string JoinOffer(std::span<const Subprotocol> offer);
 // Parses a user's --protocols list ("v5.channel.k8s.io, base64.channel.k8s.io"). Unknown names,
-// empty entries and duplicates are errors.
+// empty entries, duplicates and bearer-token entries are errors (Status::InvalidArgument; the
+// token is never echoed). Never yields kNone.
 Result<std::vector<Subprotocol>> ParseOfferList(std::string_view csv);
 // Checks the server's Sec-WebSocket-Protocol answer against what was offered. An empty answer
-// is accepted only if kNone was offered (or nothing at all was offered).
+// is accepted only if kNone was offered (or nothing at all was offered). Errors are
+// Status::Protocol: "server chose no subprotocol; offered L" /
+// "server chose subprotocol \"X\", which was not offered (offered L)".
 Result<Subprotocol> CheckChosen(std::string_view chosen, std::span<const Subprotocol> offered);
 // Server side: chooses as the real servers do (PROTOCOL.md 1.2). If v5 is enabled and any entry is
 // exactly v5.channel.k8s.io, v5; otherwise the first entry of the client's list that is supported
-// (bearer-token entries and unknown names skipped). A missing/empty header means kNone.
+// (bearer-token entries and unknown names skipped). A missing/empty header means kNone. Entries
+// are split on ',' and trimmed; an empty entry (as in "a, ,b") is the protocol "" = kNone, as in
+// the runtime's handshake().
 // nullopt: nothing acceptable (the server answers 403 with an empty body).
 std::optional<Subprotocol> ChooseServerProtocol(std::string_view header, bool v5_enabled);
 
 // Appends the wire form of one message to *out: [channel][payload] on binary protocols,
-// ['0'+channel][base64(payload)] on base64 protocols. *out is not cleared.
+// ['0'+channel][base64(payload)] on base64 protocols (channel 0-4 there). *out is not cleared.
 void EncodeMessage(Subprotocol p, uint8_t channel, std::string_view payload, std::string* out);
 // The v5 close signal: {0xFF, channel}.
 std::string EncodeClose(uint8_t channel);
 
 struct DecodedMessage {
-  uint8_t channel = 0;
+  uint8_t channel = 0;  // 0-4, or kClose (a valid v5 close from a client; payload = the 1 byte
+                        // of the channel being closed)
   // Binary protocols: points into the input message. Base64 protocols: points into the caller's
   // scratch string. Valid until either is modified.
   std::string_view payload;
 };
 
-// Decodes one complete WebSocket data message (fragments already joined).
-// Errors (exact messages):
+// Decodes one complete WebSocket data message (fragments already joined). Binary protocols never
+// copy; base64 protocols decode into *scratch (its capacity is reused across calls).
+// Channels 0-4 are accepted from either sender (the server ignores, rather than rejects, data on
+// channels it did not open). The frame type is checked first, then emptiness.
+// Errors (Status::Protocol, exact messages; P is the protocol name, "(none)" for kNone):
 //   "empty message"
 //   "unknown channel N"                         (N > 4; 255 is allowed only as a v5 close from a
 //                                                client, and must then pass ValidateClose)
 //   "text frame on binary protocol P"           / "binary frame on base64 protocol P"
-//   "invalid base64 in message on channel N"
-//   "invalid channel character 'c'"             (base64 protocols, first byte not '0'..'4')
+//   "invalid base64 in message on channel N"    (strict: see Base64Decode)
+//   "invalid channel character 'c'"             (base64 protocols, first byte not a digit;
+//                                                '5'..'9' give "unknown channel N")
+//   "close message on protocol P (only v5.channel.k8s.io has one)"
+//   "close message from the server (only clients send one)"
 //   plus the ValidateClose messages.
 Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_view message,
                      std::string* scratch, DecodedMessage* out);
@@ -99,7 +113,10 @@ Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_v
 Status ValidateClose(std::string_view message);
 
 // Strict standard base64 with padding (RFC 4648 section 4). No whitespace, no missing padding,
-// no non-zero trailing bits. Returns false on any deviation.
+// no non-zero trailing bits: exactly the strings Base64Encode produces. (Go's StdEncoding, which
+// the servers use, also skips \r and \n and ignores trailing bits; we are stricter.)
+// Base64Encode appends to *out. Base64Decode replaces *out; returns false (and clears *out) on
+// any deviation.
 void Base64Encode(std::string_view in, std::string* out);
 bool Base64Decode(std::string_view in, std::string* out);
 
@@ -113,7 +130,15 @@ struct TerminalSize {
 std::string EncodeResize(TerminalSize size);
 
 // Channel 4 is a concatenated JSON stream: objects may be joined in one frame or split across
-// frames, keys match case-insensitively (Go's rule), values are uint16. Not thread-safe.
+// frames, with whitespace between them. Decoded as Go's json.Decoder into struct{Width, Height
+// uint16}: keys match case-insensitively, unknown keys are ignored, a missing or null field is 0,
+// a top-level null is the size {0,0} (the runtime ignores sizes with a zero), a value must be a
+// plain decimal integer 0-65535. Errors (Status::Protocol):
+//   "resize Width must be an integer 0-65535, got 70000"  (or "got -1", "got 1.5", "got a string",
+//                                                          "got true", "got an object", ...)
+//   "resize message is not a json object"
+//   "invalid resize json: <Boost.JSON's message>"           (syntax errors)
+// No allocation per object. Not thread-safe.
 class ResizeStreamParser {
  public:
   ResizeStreamParser();
@@ -144,9 +169,15 @@ struct RemoteStatus {
   int code = 0;         // Status.code (HTTP-like), 0 when absent
 };
 
-// Parses everything received on channel 3 (all payloads concatenated, in order).
-// Errors: "unparseable status: <detail>", "status without an ExitCode cause",
-//         "exit code out of range: <text>" (must be decimal 0-255).
+// Parses everything received on channel 3 (all decoded payloads concatenated, in order), as
+// client-go does: v4/v5 JSON (keys case-insensitive; a Failure that is not NonZeroExitCode is
+// kFailure with exit_code 1; NonZeroExitCode needs a cause with reason "ExitCode" whose message
+// is strconv.ParseUint(msg, 10, 8)); pre-v4: empty = kSuccess, any text = kFailure with the raw
+// text as message. v4/v5 with no data at all = kNone.
+// Errors (Status::Protocol): "unparseable status: <detail>" (e.g. "unparseable status: syntax
+// error at byte 12", "... not a json object", "... status is \"X\", not Success or Failure",
+// "... field \"code\" is not a 32-bit integer"), "status without an ExitCode cause",
+// "exit code out of range: \"256\" (must be decimal 0-255)".
 Result<RemoteStatus> ParseStatus(Subprotocol p, std::string_view accumulated);
 
 }  // namespace podtape::codec
