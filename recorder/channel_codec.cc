@@ -2,6 +2,7 @@
 #include "recorder/channel_codec.h"
 
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -96,8 +97,52 @@ constexpr std::array<uint8_t, 256> MakeB64Table() {
 }
 constexpr std::array<uint8_t, 256> kB64Table = MakeB64Table();
 
+// The same value pre-shifted for each position of a quad; kB64Bad (bit 24) marks a bad byte, so
+// OR-ing the four lookups gives the 24 decoded bits and, in bit 24, whether any byte was bad.
+constexpr uint32_t kB64Bad = 1u << 24;
+constexpr std::array<uint32_t, 256> MakeShiftedTable(int shift) {
+  std::array<uint32_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = kB64Table[c] & 0x80 ? kB64Bad : uint32_t{kB64Table[c]} << shift;
+  }
+  return t;
+}
+constexpr std::array<uint32_t, 256> kB64D0 = MakeShiftedTable(18);
+constexpr std::array<uint32_t, 256> kB64D1 = MakeShiftedTable(12);
+constexpr std::array<uint32_t, 256> kB64D2 = MakeShiftedTable(6);
+constexpr std::array<uint32_t, 256> kB64D3 = MakeShiftedTable(0);
+
+// Two output characters for each 12-bit group, as little-endian uint16 (first char low byte).
+constexpr std::array<uint16_t, 4096> MakePairTable() {
+  std::array<uint16_t, 4096> t{};
+  for (int v = 0; v < 4096; ++v) {
+    t[v] = static_cast<uint16_t>(static_cast<unsigned char>(kB64Alphabet[v >> 6]) |
+                                 static_cast<unsigned char>(kB64Alphabet[v & 63]) << 8);
+  }
+  return t;
+}
+constexpr std::array<uint16_t, 4096> kB64Pairs = MakePairTable();
+
+inline void StorePair(char* d, uint32_t twelve_bits) {
+  const uint16_t pair = kB64Pairs[twelve_bits];
+  d[0] = static_cast<char>(pair & 0xff);
+  d[1] = static_cast<char>(pair >> 8);
+}
+
+// Four output characters for 24 bits.
+inline void StoreQuad(char* d, uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) {
+    const uint32_t word = kB64Pairs[v >> 12] | uint32_t{kB64Pairs[v & 0xfff]} << 16;
+    std::memcpy(d, &word, 4);
+  } else {
+    StorePair(d, v >> 12);
+    StorePair(d + 2, v & 0xfff);
+  }
+}
+
 // Decodes `in` (length a multiple of 4) into `dst`, which has room for in.size()/4*3 bytes.
-// Returns the number of bytes written, or -1 if `in` is not canonical padded base64.
+// Returns the number of bytes written, or -1 if `in` is not canonical padded base64 (dst then
+// holds garbage).
 ptrdiff_t B64DecodeInto(std::string_view in, char* dst) {
   const size_t n = in.size();
   if (n % 4 != 0) return -1;
@@ -105,16 +150,17 @@ ptrdiff_t B64DecodeInto(std::string_view in, char* dst) {
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   char* d = dst;
   const size_t full = n - 4;  // every quad but the last has no padding
+  uint32_t bad = 0;
   for (size_t i = 0; i < full; i += 4) {
-    const uint32_t a = kB64Table[s[i]], b = kB64Table[s[i + 1]], c = kB64Table[s[i + 2]],
-                   e = kB64Table[s[i + 3]];
-    if ((a | b | c | e) & 0x80) return -1;
-    const uint32_t v = (a << 18) | (b << 12) | (c << 6) | e;
-    d[0] = static_cast<char>(v >> 16);
-    d[1] = static_cast<char>(v >> 8);
-    d[2] = static_cast<char>(v);
+    const uint32_t v = kB64D0[s[i]] | kB64D1[s[i + 1]] | kB64D2[s[i + 2]] | kB64D3[s[i + 3]];
+    bad |= v;
+    // A 4-byte store of which 3 count: the 4th lands inside dst, before the last quad's bytes.
+    uint32_t word = v << 8;  // b0 b1 b2 0, most significant first
+    if constexpr (std::endian::native == std::endian::little) word = __builtin_bswap32(word);
+    std::memcpy(d, &word, 4);
     d += 3;
   }
+  if (bad & kB64Bad) return -1;
   const unsigned char* q = s + full;
   const uint32_t a = kB64Table[q[0]], b = kB64Table[q[1]];
   if ((a | b) & 0x80) return -1;
@@ -621,22 +667,17 @@ void Base64Encode(std::string_view in, std::string* out) {
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     const uint32_t v = (uint32_t{s[i]} << 16) | (uint32_t{s[i + 1]} << 8) | s[i + 2];
-    d[0] = kB64Alphabet[v >> 18];
-    d[1] = kB64Alphabet[(v >> 12) & 63];
-    d[2] = kB64Alphabet[(v >> 6) & 63];
-    d[3] = kB64Alphabet[v & 63];
+    StoreQuad(d, v);
     d += 4;
   }
   if (n - i == 1) {
     const uint32_t v = uint32_t{s[i]} << 16;
-    d[0] = kB64Alphabet[v >> 18];
-    d[1] = kB64Alphabet[(v >> 12) & 63];
+    StorePair(d, v >> 12);
     d[2] = '=';
     d[3] = '=';
   } else if (n - i == 2) {
     const uint32_t v = (uint32_t{s[i]} << 16) | (uint32_t{s[i + 1]} << 8);
-    d[0] = kB64Alphabet[v >> 18];
-    d[1] = kB64Alphabet[(v >> 12) & 63];
+    StorePair(d, v >> 12);
     d[2] = kB64Alphabet[(v >> 6) & 63];
     d[3] = '=';
   }
