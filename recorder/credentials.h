@@ -17,6 +17,15 @@
 
 namespace podtape::kube {
 
+// Strict base64 as Go's encoding/base64 decodes it (RFC 4648 alphabet, '=' padding required
+// and only at the end; '\r' and '\n' are skipped, as in kubeconfig *-data fields). Errors say
+// "illegal base64 data at input byte N", as Go does.
+Result<std::string> DecodeBase64(std::string_view text);
+// Base64url without padding (Go's RawURLEncoding), as in the parts of a JWT.
+Result<std::string> DecodeBase64Url(std::string_view text);
+// Standard base64 with padding.
+std::string EncodeBase64(std::string_view bytes);
+
 // A kubeconfig user's `exec:` block.
 struct ExecPluginConfig {
   std::string user_name;    // the kubeconfig user it belongs to (for messages)
@@ -74,9 +83,11 @@ Result<CredentialIdentity> IdentityFromCertificatePem(std::string_view pem);
 
 // From a bearer token that is a JWT (three base64url parts; the signature is not checked):
 // a service-account token gives "system:serviceaccount:NS:NAME" (from the "kubernetes.io"
-// claim, or the legacy "kubernetes.io/serviceaccount/*" claims) with groups
-// system:serviceaccounts, system:serviceaccounts:NS, system:authenticated; otherwise "sub"
-// (and a "groups" string array when present). nullopt when the token is not a JWT or has no
+// claim, or the legacy "kubernetes.io/serviceaccount/*" claims) with the groups the API
+// server's service-account authenticator adds (system:serviceaccounts,
+// system:serviceaccounts:NS); otherwise "sub" (and a "groups" string array when present). No
+// group that every authenticated user gets (system:authenticated) is added, here or for
+// certificates: only what the credential itself says. nullopt when the token is not a JWT or has no
 // usable claim.
 std::optional<CredentialIdentity> IdentityFromJwt(std::string_view token);
 
