@@ -21,7 +21,7 @@ constexpr std::string_view kNameV1Base64 = "base64.channel.k8s.io";
 constexpr std::string_view kNameV4 = "v4.channel.k8s.io";
 constexpr std::string_view kNameV4Base64 = "v4.base64.channel.k8s.io";
 constexpr std::string_view kNameV5 = "v5.channel.k8s.io";
-constexpr std::string_view kBearerPrefix = "base64url.bearer.authorization.k8s.io.";
+constexpr std::string_view kBearerPrefix = kBearerProtocolPrefix;
 constexpr std::string_view kKnownList =
     "v5.channel.k8s.io, v4.channel.k8s.io, v4.base64.channel.k8s.io, channel.k8s.io, "
     "base64.channel.k8s.io";
@@ -509,7 +509,156 @@ Result<RemoteStatus> ParseJsonStatus(std::string_view text) {
   return Status::Protocol("status without an ExitCode cause");
 }
 
+// Go's base64.RawURLEncoding.DecodeString (non-strict): '-' and '_' alphabet, no '=', '\r' and
+// '\n' skipped, a final group of 2 or 3 characters allowed, trailing bits ignored.
+bool RawUrlBase64Decode(std::string_view in, std::string* out) {
+  out->clear();
+  uint32_t bits = 0;
+  int nbits = 0;
+  size_t chars = 0;
+  for (char ch : in) {
+    if (ch == '\r' || ch == '\n') continue;
+    uint32_t v;
+    if (ch >= 'A' && ch <= 'Z') {
+      v = static_cast<uint32_t>(ch - 'A');
+    } else if (ch >= 'a' && ch <= 'z') {
+      v = static_cast<uint32_t>(ch - 'a' + 26);
+    } else if (ch >= '0' && ch <= '9') {
+      v = static_cast<uint32_t>(ch - '0' + 52);
+    } else if (ch == '-') {
+      v = 62;
+    } else if (ch == '_') {
+      v = 63;
+    } else {
+      return false;
+    }
+    ++chars;
+    bits = (bits << 6) | v;
+    nbits += 6;
+    if (nbits >= 8) {
+      nbits -= 8;
+      out->push_back(static_cast<char>((bits >> nbits) & 0xff));
+    }
+  }
+  return chars % 4 != 1;
+}
+
+// Go's utf8.Valid: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t lo = 0x80, hi = 0xbf;  // range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      const unsigned char ck = static_cast<unsigned char>(s[i + k]);
+      if (ck < 0x80 || ck > 0xbf) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
+
+// --- bearer token in a subprotocol entry ---
+
+std::string BearerProtocolEntry(std::string_view token) {
+  std::string out(kBearerPrefix);
+  const size_t start = out.size();
+  Base64Encode(token, &out);
+  while (out.size() > start && out.back() == '=') out.pop_back();
+  for (size_t i = start; i < out.size(); ++i) {
+    if (out[i] == '+') out[i] = '-';
+    if (out[i] == '/') out[i] = '_';
+  }
+  return out;
+}
+
+Result<BearerProtocol> ExtractBearerProtocol(std::string_view header) {
+  BearerProtocol result;
+  bool saw_token = false;
+  Status error;
+  ForEachEntry(header, [&](std::string_view e) {
+    if (!IsBearerEntry(e)) return true;
+    if (saw_token) {
+      error = Status::Protocol("multiple base64.bearer.authorization tokens specified");
+      return false;
+    }
+    saw_token = true;
+    if (!RawUrlBase64Decode(e.substr(kBearerPrefix.size()), &result.token)) {
+      error = Status::Protocol("invalid base64.bearer.authorization token encoding");
+      return false;
+    }
+    if (!ValidUtf8(result.token)) {
+      error = Status::Protocol("invalid base64.bearer.authorization token");
+      return false;
+    }
+    return true;
+  });
+  if (!error.ok()) {
+    result.token.assign(result.token.size(), '\0');  // do not leave the secret in freed memory
+    return error;
+  }
+  // The other entries, empty ones included, as Go's strings.Join(filteredProtocols, ",").
+  bool first = true;
+  size_t others = 0;
+  ForEachEntry(header, [&](std::string_view e) {
+    if (IsBearerEntry(e)) return true;
+    if (!first) result.filtered += ',';
+    first = false;
+    result.filtered += e;
+    ++others;
+    return true;
+  });
+  if (!result.token.empty() && others == 0) {
+    return Status::Protocol("missing additional subprotocol");
+  }
+  return result;
+}
+
+std::string RedactProtocolHeader(std::string_view header) {
+  std::string out;
+  out.reserve(header.size());
+  size_t pos = 0;
+  while (true) {
+    const size_t found = header.find(kBearerPrefix, pos);
+    if (found == std::string_view::npos) break;
+    const size_t token_start = found + kBearerPrefix.size();
+    size_t token_end = header.find(',', token_start);
+    if (token_end == std::string_view::npos) token_end = header.size();
+    // Keep trailing whitespace before the comma.
+    while (token_end > token_start &&
+           (header[token_end - 1] == ' ' || header[token_end - 1] == '\t')) {
+      --token_end;
+    }
+    out.append(header.substr(pos, token_start - pos));
+    out += "<redacted>";
+    pos = token_end;
+  }
+  out.append(header.substr(pos));
+  return out;
+}
 
 // --- subprotocols ---
 

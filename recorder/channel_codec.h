@@ -76,6 +76,31 @@ Result<Subprotocol> CheckChosen(std::string_view chosen, std::span<const Subprot
 // nullopt: nothing acceptable (the server answers 403 with an empty body).
 std::optional<Subprotocol> ChooseServerProtocol(std::string_view header, bool v5_enabled);
 
+// --- a bearer token carried in a subprotocol entry (PROTOCOL.md 6) ---
+// The token is secret: it never appears in a Status message, and the entry must be redacted
+// before a header is logged or stored.
+inline constexpr std::string_view kBearerProtocolPrefix = "base64url.bearer.authorization.k8s.io.";
+// The entry a client adds to its offer: the prefix, then the token in base64url without padding
+// (Go's RawURLEncoding).
+std::string BearerProtocolEntry(std::string_view token);
+struct BearerProtocol {
+  std::string token;     // empty: no bearer entry (or an empty one), as the API server sees it
+  std::string filtered;  // the other entries, trimmed and joined with ","; what the server
+                         // chooses from when a token was found
+};
+// Server side, as kube-apiserver's websocket ProtocolAuthenticator (several Sec-WebSocket-Protocol
+// header lines are joined with "," first): finds the one bearer entry,
+// decodes it (base64url without padding, as Go's RawURLEncoding: '\r'/'\n' skipped, trailing bits
+// ignored) and checks it. Errors (Status::Protocol; the server answers 401), Go's exact texts:
+//   "multiple base64.bearer.authorization tokens specified"
+//   "invalid base64.bearer.authorization token encoding"
+//   "invalid base64.bearer.authorization token"     (not valid UTF-8)
+//   "missing additional subprotocol"                 (a token and no other entry)
+Result<BearerProtocol> ExtractBearerProtocol(std::string_view header);
+// The header with the token of every bearer entry replaced by "<redacted>"; everything else is
+// kept byte for byte. For logs and the store.
+std::string RedactProtocolHeader(std::string_view header);
+
 // Appends the wire form of one message to *out: [channel][payload] on binary protocols,
 // ['0'+channel][base64(payload)] on base64 protocols (channel 0-4 there). *out is not cleared.
 void EncodeMessage(Subprotocol p, uint8_t channel, std::string_view payload, std::string* out);

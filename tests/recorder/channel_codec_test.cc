@@ -224,6 +224,81 @@ TEST(ChannelCodecSubprotocol, ChooseServerProtocolAsTheRealServers) {
   EXPECT_EQ(ChooseServerProtocol("v2.channel.k8s.io", true), std::nullopt);
 }
 
+// --- bearer token in a subprotocol entry (PROTOCOL.md 6; section 8 cases 37-38) ---
+
+TEST(ChannelCodecBearer, EntryIsRawUrlBase64) {
+  EXPECT_EQ(BearerProtocolEntry("testtoken123"),
+            "base64url.bearer.authorization.k8s.io.dGVzdHRva2VuMTIz");
+  EXPECT_EQ(BearerProtocolEntry("\xfb\xff"), "base64url.bearer.authorization.k8s.io.-_8");
+  EXPECT_EQ(BearerProtocolEntry("h\xc3\xa9llo"), "base64url.bearer.authorization.k8s.io.aMOpbGxv");
+}
+
+TEST(ChannelCodecBearer, ExtractAsTheApiServer) {
+  auto a = ExtractBearerProtocol(BearerProtocolEntry("testtoken123") + ",v5.channel.k8s.io");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(a->token, "testtoken123");
+  EXPECT_EQ(a->filtered, "v5.channel.k8s.io");
+  EXPECT_EQ(ChooseServerProtocol(a->filtered, true), Subprotocol::kV5);
+  auto b = ExtractBearerProtocol(" v4.channel.k8s.io , " + BearerProtocolEntry("h\xc3\xa9llo") +
+                                 " , channel.k8s.io");
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_EQ(b->token, "h\xc3\xa9llo");
+  EXPECT_EQ(b->filtered, "v4.channel.k8s.io,channel.k8s.io");
+  // No entry, or an empty token: no token (the request is not authenticated this way).
+  auto c = ExtractBearerProtocol("v5.channel.k8s.io");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->token, "");
+  auto d = ExtractBearerProtocol("base64url.bearer.authorization.k8s.io.");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->token, "");
+  // Go's RawURLEncoding is not strict: \r\n skipped, trailing bits ignored.
+  auto e = ExtractBearerProtocol("base64url.bearer.authorization.k8s.io.dGVz\r\ndDF,x");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->token, "test1");
+  // An empty other entry counts as one, as in Go.
+  auto f = ExtractBearerProtocol("base64url.bearer.authorization.k8s.io.dGVzdDE,");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->filtered, "");
+}
+
+TEST(ChannelCodecBearer, ExtractErrorsNeverShowTheToken) {
+  const std::string p(kBearerProtocolPrefix);
+  struct Case {
+    std::string header, error;
+  };
+  const Case cases[] = {
+      {p + "c2VjcmV0," + p + "c2VjcmV0,v5.channel.k8s.io",
+       "multiple base64.bearer.authorization tokens specified"},
+      {p + "c2VjcmV0Zg==,v5.channel.k8s.io", "invalid base64.bearer.authorization token encoding"},
+      {p + "c2VjcmV0+,v5.channel.k8s.io", "invalid base64.bearer.authorization token encoding"},
+      {p + "c2VjcmV0a,v5.channel.k8s.io", "invalid base64.bearer.authorization token encoding"},
+      {p + "c2Vj_w,v5.channel.k8s.io", "invalid base64.bearer.authorization token"},
+      {p + "c2VjcmV0", "missing additional subprotocol"},
+  };
+  for (const Case& c : cases) {
+    auto r = ExtractBearerProtocol(c.header);
+    ASSERT_FALSE(r.ok()) << c.header;
+    EXPECT_EQ(r.status().code(), Status::Code::kProtocol);
+    EXPECT_EQ(r.status().message(), c.error);
+  }
+}
+
+TEST(ChannelCodecBearer, Redact) {
+  EXPECT_EQ(
+      RedactProtocolHeader(
+          "v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.c2VjcmV0 ,v4.channel.k8s.io"),
+      "v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.<redacted> ,v4.channel.k8s.io");
+  EXPECT_EQ(RedactProtocolHeader("v4.channel.k8s.io,base64url.bearer.authorization.k8s.io.c2Vj"),
+            "v4.channel.k8s.io,base64url.bearer.authorization.k8s.io.<redacted>");
+  EXPECT_EQ(RedactProtocolHeader("base64url.bearer.authorization.k8s.io.YQ,"
+                                 "base64url.bearer.authorization.k8s.io.Yg,x"),
+            "base64url.bearer.authorization.k8s.io.<redacted>,"
+            "base64url.bearer.authorization.k8s.io.<redacted>,x");
+  EXPECT_EQ(RedactProtocolHeader("v5.channel.k8s.io,v4.channel.k8s.io"),
+            "v5.channel.k8s.io,v4.channel.k8s.io");
+  EXPECT_EQ(RedactProtocolHeader(""), "");
+}
+
 // --- messages (PROTOCOL.md 2.2, 2.3, 3.1; section 8 cases 4, 8-15) ---
 
 TEST(ChannelCodecEncode, ExamplesFromTheKubernetesSource) {
