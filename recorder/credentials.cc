@@ -169,18 +169,23 @@ struct Fd {
   }
 };
 
+// KUBERNETES_EXEC_INFO exactly as kubectl v1.32 writes it (member order included):
+// {"kind":"ExecCredential","apiVersion":V,"spec":{"cluster":{"server":...,
+// "tls-server-name":...,"insecure-skip-tls-verify":true,"certificate-authority-data":...,
+// "config":null},"interactive":B}}, empty members left out.
 std::string ExecInfoJson(const ExecPluginConfig& config, const ExecClusterInfo* cluster,
                          bool interactive) {
   json::object spec;
-  spec["interactive"] = interactive;
   if (cluster != nullptr) {
     json::object c;
     c["server"] = cluster->server;
     if (!cluster->tls_server_name.empty()) c["tls-server-name"] = cluster->tls_server_name;
     if (cluster->insecure_skip_tls_verify) c["insecure-skip-tls-verify"] = true;
     if (!cluster->ca_pem.empty()) c["certificate-authority-data"] = EncodeBase64(cluster->ca_pem);
+    c["config"] = nullptr;
     spec["cluster"] = std::move(c);
   }
+  spec["interactive"] = interactive;
   json::object info;
   info["kind"] = "ExecCredential";
   info["apiVersion"] = config.api_version;

@@ -511,6 +511,12 @@ Result<Connection> LoadConnection(const KubeFlags& flags, const Environment& env
   if (!flags.tls_server_name.empty() || !flags.server.empty()) {
     *tls_server_name = flags.tls_server_name;
   }
+  if (!ca_file->empty() && !ca_data->empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "certificate-authority-data and certificate-authority are both specified for {}. "
+        "certificate-authority-data will override.",
+        c.cluster_name));
+  }
   if (*insecure && (!ca_file->empty() || !ca_data->empty())) {
     return Status::InvalidArgument(
         "specifying a root certificates file with the insecure flag is not allowed");
@@ -570,13 +576,20 @@ Result<Connection> LoadConnection(const KubeFlags& flags, const Environment& env
                       "auth-provider plugins are not supported by podtape; use an exec "
                       "credential plugin");
     }
-    if (!flags.client_certificate.empty()) {
-      *cert_file = flags.client_certificate;
-      cert_data->clear();
+    // The flags replace the file fields only; with *-data also set, kubectl refuses.
+    if (!flags.client_certificate.empty()) *cert_file = flags.client_certificate;
+    if (!flags.client_key.empty()) *key_file = flags.client_key;
+    if (!cert_file->empty() && !cert_data->empty()) {
+      return Status::InvalidArgument(fmt::format(
+          "client-cert-data and client-cert are both specified for {}. client-cert-data will "
+          "override.",
+          c.user_name));
     }
-    if (!flags.client_key.empty()) {
-      *key_file = flags.client_key;
-      key_data->clear();
+    if (!key_file->empty() && !key_data->empty()) {
+      return Status::InvalidArgument(fmt::format(
+          "client-key-data and client-key are both specified for {}; client-key-data will "
+          "override",
+          c.user_name));
     }
 
     if (!flags.token.empty()) {

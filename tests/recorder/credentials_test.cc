@@ -256,10 +256,11 @@ TEST_F(CredentialExecTest, PassesExecInfoAndEnvironment) {
   Result<ExecCredential> r = RunExecPlugin(config, &cluster, env_);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(podtape::testing::ReadFile(dir_.File("env")), "set-by-config");
-  EXPECT_EQ(podtape::testing::ReadFile(dir_.File("info")),
-            R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1",)"
-            R"("spec":{"interactive":false,"cluster":{"server":"https://10.0.0.1:6443",)"
-            R"("tls-server-name":"kube.internal","certificate-authority-data":"UEVN"}}})");
+  EXPECT_EQ(
+      podtape::testing::ReadFile(dir_.File("info")),
+      R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1",)"
+      R"("spec":{"cluster":{"server":"https://10.0.0.1:6443","tls-server-name":"kube.internal",)"
+      R"("certificate-authority-data":"UEVN","config":null},"interactive":false}})");
 }
 
 TEST_F(CredentialExecTest, ConfigurationErrors) {

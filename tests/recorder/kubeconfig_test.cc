@@ -291,6 +291,8 @@ TEST_F(KubeconfigTest, FlagsOverrideTheKubeconfig) {
   Write("flags/ca.pem", "FLAG CA");
   Write("flags/cert.pem", "FLAG CERT");
   Write("flags/key.pem", "FLAG KEY");
+  Write("cert.pem", "KUBECONFIG CERT");
+  Write("key.pem", "KUBECONFIG KEY");
   std::string path = Write("config", R"(clusters:
 - name: c
   cluster:
@@ -301,8 +303,8 @@ users:
 - name: u
   user:
     token: kubeconfig-token
-    client-certificate-data: Qk9CLUNFUlQ=
-    client-key-data: Qk9CLUtFWQ==
+    client-certificate: cert.pem
+    client-key: key.pem
     as: carol
     as-groups: [g1, g2]
 contexts:
@@ -314,6 +316,8 @@ current-context: x
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->tls_server_name, "kube.internal");
   EXPECT_EQ(c->ca_pem, "KUBECONFIG CA");
+  EXPECT_EQ(c->client_cert_pem, "KUBECONFIG CERT");
+  EXPECT_EQ(c->token, "kubeconfig-token");
   EXPECT_EQ(c->as_user, "carol");
   EXPECT_EQ(c->as_groups, (std::vector<std::string>{"g1", "g2"}));
 
@@ -345,6 +349,48 @@ current-context: x
   c = Load(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->tls_server_name, "flag.internal");
+}
+
+// kubectl v1.32 refuses a file and inline data for the same thing, even when the file comes
+// from a flag (--client-certificate does not replace client-certificate-data).
+TEST_F(KubeconfigTest, FileAndDataForTheSameFieldAreRefused) {
+  Write("ca.pem", "CA");
+  Write("cert.pem", "CERT");
+  std::string path = Write("config", R"(clusters:
+- name: both
+  cluster: {server: "https://kube:6443", certificate-authority: ca.pem,
+            certificate-authority-data: Q0E=}
+- name: ok
+  cluster: {server: "https://kube:6443"}
+users:
+- name: u
+  user: {client-certificate-data: Qk9CLUNFUlQ=, client-key-data: Qk9CLUtFWQ==}
+contexts:
+- name: both
+  context: {cluster: both}
+- name: user
+  context: {cluster: ok, user: u}
+current-context: both
+)");
+  EXPECT_EQ(LoadError(path),
+            "certificate-authority-data and certificate-authority are both specified for both. "
+            "certificate-authority-data will override.");
+  // A --certificate-authority replaces both.
+  flags_.certificate_authority = dir_.File("ca.pem");
+  Result<Connection> c = Load(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->ca_pem, "CA");
+  flags_ = {};
+  flags_.context = "user";
+  flags_.client_certificate = dir_.File("cert.pem");
+  EXPECT_EQ(LoadError(path),
+            "client-cert-data and client-cert are both specified for u. client-cert-data will "
+            "override.");
+  flags_.client_certificate.clear();
+  flags_.client_key = dir_.File("cert.pem");
+  EXPECT_EQ(LoadError(path),
+            "client-key-data and client-key are both specified for u; client-key-data will "
+            "override");
 }
 
 TEST_F(KubeconfigTest, InsecureAndCertificateAuthorityRules) {
@@ -623,10 +669,11 @@ current-context: x
   EXPECT_EQ(c->token, "plugin-token");
   EXPECT_EQ(c->credential_source, "exec plugin exec-plugin.sh");
   EXPECT_EQ(podtape::testing::ReadFile(env_out), "from-kubeconfig");
-  EXPECT_EQ(podtape::testing::ReadFile(info),
-            R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",)"
-            R"("spec":{"interactive":false,"cluster":{"server":"https://kube:6443",)"
-            R"("certificate-authority-data":"Q0E="}}})");
+  EXPECT_EQ(
+      podtape::testing::ReadFile(info),
+      R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",)"
+      R"("spec":{"cluster":{"server":"https://kube:6443","certificate-authority-data":"Q0E=",)"
+      R"("config":null},"interactive":false}})");
   // A static token wins: the plugin does not run.
   std::filesystem::remove(info);
   flags_.token = "flag-token";
