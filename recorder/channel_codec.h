@@ -118,12 +118,15 @@ struct DecodedMessage {
 // Decodes one complete WebSocket data message (fragments already joined). Binary protocols never
 // copy; base64 protocols decode into *scratch (its capacity is reused across calls).
 // Channels 0-4 are accepted from either sender (the server ignores, rather than rejects, data on
-// channels it did not open). The frame type is checked first, then emptiness.
+// channels it did not open). The frame type is checked only on messages from the server, as
+// client-go does (first, then emptiness); the Go servers read a client's message as bytes whatever
+// its frame type, and the Python client sends text frames on v4.channel.k8s.io, so from a client
+// either type is decoded by the protocol's rules.
 // Errors (Status::Protocol, exact messages; P is the protocol name, "(none)" for kNone):
 //   "empty message"
 //   "unknown channel N"                         (N > 4; 255 is allowed only as a v5 close from a
 //                                                client, and must then pass ValidateClose)
-//   "text frame on binary protocol P"           / "binary frame on base64 protocol P"
+//   "text frame on binary protocol P"           / "binary frame on base64 protocol P" (server)
 //   "invalid base64 in message on channel N"    (strict: see Base64Decode)
 //   "invalid channel character 'c'"             (base64 protocols, first byte not a digit;
 //                                                '5'..'9' give "unknown channel N")

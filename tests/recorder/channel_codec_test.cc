@@ -407,6 +407,28 @@ TEST(ChannelCodecDecode, RoundTripEveryProtocolChannelAndSender) {
   }
 }
 
+// The Go server reads a client's message as bytes whatever its frame type: python3-kubernetes
+// 22.6 (ws_client.write_channel) sends text frames with chr(channel) + data on
+// v4.channel.k8s.io, and a resize as json.dumps output, with spaces and no newline.
+TEST(ChannelCodecDecode, ClientFramesOfEitherTypeAsTheGoServer) {
+  Decoded in = MustDecode(Subprotocol::kV4, Sender::kClient, FrameType::kText, "\x00ls -l\n"s);
+  EXPECT_EQ(in.channel, kStdin);
+  EXPECT_EQ(in.payload, "ls -l\n");
+  Decoded resize = MustDecode(Subprotocol::kV4, Sender::kClient, FrameType::kText,
+                              "\x04{\"Width\": 80, \"Height\": 24}");
+  EXPECT_EQ(resize.channel, kResize);
+  ResizeStreamParser parser;
+  std::vector<TerminalSize> sizes;
+  ASSERT_TRUE(parser.Feed(resize.payload, &sizes).ok());
+  EXPECT_THAT(sizes, ElementsAre(TerminalSize{80, 24}));
+  Decoded b64 =
+      MustDecode(Subprotocol::kV1Base64, Sender::kClient, FrameType::kBinary, "0Zm9vCg==");
+  EXPECT_EQ(b64.channel, kStdin);
+  EXPECT_EQ(b64.payload, "foo\n");
+  Decoded close = MustDecode(Subprotocol::kV5, Sender::kClient, FrameType::kText, "\xff\x00"s);
+  EXPECT_EQ(close.channel, kClose);
+}
+
 TEST(ChannelCodecDecode, Errors) {
   using P = Subprotocol;
   const auto kC = Sender::kClient;
@@ -439,6 +461,10 @@ TEST(ChannelCodecDecode, Errors) {
             "binary frame on base64 protocol base64.channel.k8s.io");
   EXPECT_EQ(DecodeError(P::kV4Base64, kS, kBin, "\x01hi"),
             "binary frame on base64 protocol v4.base64.channel.k8s.io");
+  // From a client the frame type does not matter (the Go server reads bytes).
+  EXPECT_EQ(DecodeError(P::kV4, kC, kTxt, "\x05"), "unknown channel 5");
+  EXPECT_EQ(DecodeError(P::kV4Base64, kC, kBin, "0Zm9vCg"),
+            "invalid base64 in message on channel 0");
   // Invalid base64: missing padding, whitespace, non-zero trailing bits, bad alphabet.
   EXPECT_EQ(DecodeError(P::kV1Base64, kC, kTxt, "0Zm9vCg"),
             "invalid base64 in message on channel 0");
