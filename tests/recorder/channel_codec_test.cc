@@ -203,7 +203,12 @@ TEST(ChannelCodecSubprotocol, ChooseServerProtocolAsTheRealServers) {
             Subprotocol::kV1Base64);
   EXPECT_EQ(ChooseServerProtocol("channel.k8s.io,base64.channel.k8s.io", true), Subprotocol::kV1);
   EXPECT_EQ(ChooseServerProtocol("\tv4.base64.channel.k8s.io\t", true), Subprotocol::kV4Base64);
-  // kubernetes-client/javascript offers v4, v3, v2, channel: v3/v2 exist only over SPDY.
+  // @kubernetes/client-node 2.0.1 offers this list (the ws library joins it with ","); older
+  // releases offered v4, v3, v2, channel: v3/v2 exist only over SPDY.
+  const char* js_offer =
+      "v5.channel.k8s.io,v4.channel.k8s.io,v3.channel.k8s.io,v2.channel.k8s.io,channel.k8s.io";
+  EXPECT_EQ(ChooseServerProtocol(js_offer, true), Subprotocol::kV5);
+  EXPECT_EQ(ChooseServerProtocol(js_offer, false), Subprotocol::kV4);
   EXPECT_EQ(ChooseServerProtocol("v3.channel.k8s.io,v2.channel.k8s.io,channel.k8s.io", false),
             Subprotocol::kV1);
   EXPECT_EQ(ChooseServerProtocol("v4.channel.k8s.io,v3.channel.k8s.io,v2.channel.k8s.io", true),
@@ -686,6 +691,15 @@ TEST(ChannelCodecResize, SplitAtEveryByte) {
   for (char c : stream) bytes.emplace_back(1, c);
   EXPECT_THAT(FeedAll(bytes),
               ElementsAre(TerminalSize{81, 25}, TerminalSize{80, 24}, TerminalSize{65535, 7}));
+}
+
+// What real clients send on channel 4, concatenated as a server reads it: kubectl/client-go
+// (json.Encoder), python3-kubernetes 22.6 (json.dumps via write_channel) and
+// @kubernetes/client-node 2.0.1 (TerminalSizeQueue: JSON.stringify({height, width})).
+TEST(ChannelCodecResize, RealClientForms) {
+  EXPECT_THAT(FeedAll({"{\"Width\":100,\"Height\":30}\n", "{\"Width\": 80, \"Height\": 24}",
+                       "{\"height\":25,\"width\":81}"}),
+              ElementsAre(TerminalSize{100, 30}, TerminalSize{80, 24}, TerminalSize{81, 25}));
 }
 
 TEST(ChannelCodecResize, GoDecodingRules) {
