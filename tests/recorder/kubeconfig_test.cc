@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 
 #include "recorder/credentials.h"
@@ -730,6 +731,96 @@ TEST(KubeRequestTimeout, ParsesKubectlSyntax) {
   EXPECT_EQ(r.status().message(),
             "Invalid timeout value. Timeout must be a single integer in seconds, or an integer "
             "followed by a corresponding time unit (e.g. 1s | 2m | 3h)");
+}
+
+// The real kubectl resolves the same merged files to the same cluster, user and namespace:
+// `kubectl config view --minify --flatten` prints what kubectl selected from the merged
+// KUBECONFIG list (first file wins per name, current-context from the first file that sets
+// it), with relative files inlined as *-data.
+TEST_F(KubeconfigTest, MergedSelectionMatchesKubectlConfigView) {
+  Write("one/pki/ca.crt", "CA ONE\n");
+  Write("one/pki/alice.crt", "ALICE CERT\n");
+  Write("one/pki/alice.key", "ALICE KEY\n");
+  Write("two/ca.crt", "CA TWO\n");
+  std::string one = Write("one/config", R"(apiVersion: v1
+kind: Config
+clusters:
+- name: shared
+  cluster: {server: "https://one.example:6443", certificate-authority: pki/ca.crt}
+users:
+- name: alice
+  user: {client-certificate: pki/alice.crt, client-key: pki/alice.key}
+contexts:
+- name: main
+  context: {cluster: shared, user: alice, namespace: ns-one}
+)");
+  std::string two = Write("two/config", R"(apiVersion: v1
+kind: Config
+clusters:
+- name: shared
+  cluster: {server: "https://two.example:6443"}
+- name: second
+  cluster: {server: "https://second.example:443/prefix", certificate-authority: ca.crt}
+users:
+- name: alice
+  user: {token: never-used}
+- name: bob
+  user: {token: bob-token}
+contexts:
+- name: main
+  context: {cluster: second, user: bob}
+- name: second
+  context: {cluster: second, user: bob, namespace: ns-two}
+- name: mixed
+  context: {cluster: second, user: alice}
+current-context: main
+)");
+  std::string three =
+      Write("three/config", "apiVersion: v1\nkind: Config\ncurrent-context: mixed\n");
+  const std::string list = one + ":" + two + ":" + three;
+  env_.vars["KUBECONFIG"] = list;
+
+  for (std::string context : {"", "main", "second", "mixed"}) {
+    SCOPED_TRACE("context " + context);
+    std::vector<std::string> argv = {"kubectl",   "config", "view", "--minify",
+                                     "--flatten", "-o",     "json"};
+    if (!context.empty()) argv.push_back("--context=" + context);
+    podtape::testing::RunOptions options;
+    options.env = {{"KUBECONFIG", list}, {"HOME", dir_.File("home")}};
+    options.timeout = std::chrono::seconds(60);
+    podtape::testing::RunResult kubectl = podtape::testing::Run(argv, options);
+    ASSERT_EQ(kubectl.exit_code, 0) << "kubectl (v1.32 on the PATH) is required: " << kubectl.err;
+    boost::json::value view = boost::json::parse(kubectl.out);
+    const boost::json::object& cluster = view.at("clusters").at(0).as_object();
+    const boost::json::object& user = view.at("users").at(0).as_object();
+    const boost::json::object& ctx = view.at("contexts").at(0).as_object();
+
+    flags_ = {};
+    flags_.context = context;
+    Result<Connection> c = LoadConnection(flags_, env_);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    EXPECT_EQ(c->context_name, std::string(ctx.at("name").as_string()));
+    EXPECT_EQ(c->cluster_name, std::string(cluster.at("name").as_string()));
+    EXPECT_EQ(c->user_name, std::string(user.at("name").as_string()));
+    EXPECT_EQ(c->server, std::string(cluster.at("cluster").at("server").as_string()));
+    const boost::json::object& ctx_body = ctx.at("context").as_object();
+    EXPECT_EQ(c->namespace_, ctx_body.contains("namespace")
+                                 ? std::string(ctx_body.at("namespace").as_string())
+                                 : std::string("default"));
+    auto data = [](const boost::json::object& o, const char* key) {
+      if (!o.contains(key)) return std::string();
+      return DecodeBase64(std::string(o.at(key).as_string())).value();
+    };
+    auto text = [](const boost::json::object& o, const char* key) {
+      return o.contains(key) ? std::string(o.at(key).as_string()) : std::string();
+    };
+    const boost::json::object& cluster_body = cluster.at("cluster").as_object();
+    const boost::json::object& user_body = user.at("user").as_object();
+    EXPECT_EQ(c->ca_pem, data(cluster_body, "certificate-authority-data"));
+    EXPECT_EQ(c->client_cert_pem, data(user_body, "client-certificate-data"));
+    EXPECT_EQ(c->client_key_pem, data(user_body, "client-key-data"));
+    EXPECT_EQ(c->token, text(user_body, "token"));
+  }
 }
 
 }  // namespace
