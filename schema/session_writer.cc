@@ -28,7 +28,7 @@ int64_t NowUnixNs() {
 constexpr size_t kEarlyBatchDivisor = 4;
 // Run a PASSIVE checkpoint from the writer thread once the WAL holds this many pages (automatic
 // checkpoints are off on the writer's connection, so commits never pay for one).
-constexpr int kCheckpointPages = 8192;
+constexpr int kCheckpointPages = 1000;
 
 // One queued item: a frame (its payload in Batch::arena) or a metadata update.
 struct Entry {
