@@ -426,7 +426,7 @@ Status GetString(const boost::json::object& o, std::string_view key, std::string
 
 // client-go: strconv.ParseUint(message, 10, 8).
 bool ParseExitCode(std::string_view text, int* code) {
-  if (text.empty() || text.size() > 3 + 16) return false;  // leading zeros are legal in Go
+  if (text.empty()) return false;  // any number of leading zeros is legal in Go
   unsigned v = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return false;

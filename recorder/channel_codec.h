@@ -201,7 +201,8 @@ struct RemoteStatus {
 // client-go does: v4/v5 JSON (keys case-insensitive; a Failure that is not NonZeroExitCode is
 // kFailure with exit_code 1; NonZeroExitCode needs a cause with reason "ExitCode" whose message
 // is strconv.ParseUint(msg, 10, 8)); pre-v4: empty = kSuccess, any text = kFailure with the raw
-// text as message. v4/v5 with no data at all = kNone.
+// text as message. v4/v5 with no data at all = kNone. ParseStatus(kV5, body) also reads the Status
+// body of an HTTP error answered instead of the 101 (message, reason and code kept).
 // Errors (Status::Protocol): "unparseable status: <detail>" (e.g. "unparseable status: syntax
 // error at byte 12", "... not a json object", "... status is \"X\", not Success or Failure",
 // "... field \"code\" is not a 32-bit integer"), "status without an ExitCode cause",

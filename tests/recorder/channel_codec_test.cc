@@ -817,7 +817,8 @@ TEST(ChannelCodecStatus, ExitCodeEdges) {
     std::string text;
     int code;
   };
-  for (const Case& c : {Case{"0", 0}, Case{"255", 255}, Case{"1", 1}, Case{"007", 7}}) {
+  for (const Case& c : {Case{"0", 0}, Case{"255", 255}, Case{"1", 1}, Case{"007", 7},
+                        Case{"00000000000000000000255", 255}}) {
     auto r = ParseStatus(Subprotocol::kV5, ExitJson(c.text));
     ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().message();
     EXPECT_EQ(r->kind, RemoteStatus::Kind::kExitCode);
@@ -869,6 +870,24 @@ TEST(ChannelCodecStatus, InternalErrorKeepsTheMessage) {
   EXPECT_EQ(other->message, "pods \"x\" not found");
   EXPECT_EQ(other->reason, "NotFound");
   EXPECT_EQ(other->code, 404);
+}
+
+// Case 7: the Status body of an HTTP error before the upgrade parses the same way, keeping
+// message, reason and code.
+TEST(ChannelCodecStatus, HttpErrorBodies) {
+  const std::string body =
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"x\" is forbidden: User \"u\" cannot get resource \"pods/exec\" in API group \"\" in the namespace \"default\"","reason":"Forbidden","details":{"name":"x","kind":"pods"},"code":403})"
+      "\n";
+  auto r = ParseStatus(Subprotocol::kV5, body);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->kind, RemoteStatus::Kind::kFailure);
+  EXPECT_EQ(
+      r->message,
+      "pods \"x\" is forbidden: User \"u\" cannot get resource \"pods/exec\" in API group \"\" "
+      "in the namespace \"default\"");
+  EXPECT_EQ(r->reason, "Forbidden");
+  EXPECT_EQ(r->code, 403);
+  EXPECT_EQ(r->exit_code, 1);
 }
 
 TEST(ChannelCodecStatus, SplitOverFramesIsAccumulated) {
