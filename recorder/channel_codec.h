@@ -89,9 +89,9 @@ struct BearerProtocol {
                          // chooses from when a token was found
 };
 // Server side, as kube-apiserver's websocket ProtocolAuthenticator (several Sec-WebSocket-Protocol
-// header lines are joined with "," first): finds the one bearer entry,
-// decodes it (base64url without padding, as Go's RawURLEncoding: '\r'/'\n' skipped, trailing bits
-// ignored) and checks it. Errors (Status::Protocol; the server answers 401), Go's exact texts:
+// header lines are joined with "," first): finds the one bearer entry, decodes it (base64url
+// without padding, as Go's RawURLEncoding: '\r'/'\n' skipped, trailing bits ignored) and checks
+// it. Errors (Status::Protocol; the server answers 401), Go's exact texts:
 //   "multiple base64.bearer.authorization tokens specified"
 //   "invalid base64.bearer.authorization token encoding"
 //   "invalid base64.bearer.authorization token"     (not valid UTF-8)
