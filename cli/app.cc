@@ -13,7 +13,9 @@ namespace {
 // One Register function per subcommand that works, in the order --help lists them. Each is
 // defined in its own cli/<name>_command.cc and declared in cli/app.h.
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
-const std::vector<RegisterFn> kCommands = {};
+const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
+                                           RegisterPlay, RegisterCat,    RegisterExport,
+                                           RegisterImport};
 
 }  // namespace
 
@@ -23,6 +25,7 @@ int Main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("podtape ") + PODTAPE_VERSION);
   app.require_subcommand(0, 1);
   Globals globals;
+  globals.argv.assign(argv, argv + argc);
   app.add_option("--db", globals.db_flag,
                  "SQLite store (default: $PODTAPE_DB, else "
                  "$XDG_DATA_HOME/podtape/podtape.db, else ~/.local/share/podtape/podtape.db)")

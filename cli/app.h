@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "schema/status.h"
 
@@ -25,6 +26,8 @@ struct Globals {
   int verbosity = 0;    // -v N, as kubectl
   // Set by the chosen subcommand's callback: runs it and returns the exit code or a Status.
   std::function<Result<int>()> run;
+  // The raw arguments, as given to Main (exec checks that its command follows "--").
+  std::vector<std::string> argv;
 };
 
 // The store path: --db, else $PODTAPE_DB, else $XDG_DATA_HOME/podtape/podtape.db, else
@@ -35,6 +38,13 @@ Result<std::string> ResolveDbPath(const std::string& db_flag,
 Result<std::string> ResolveDbPath(const Globals& globals);
 
 // Subcommands (one file each); added to kCommands in app.cc once they work.
+void RegisterExec(CLI::App& app, Globals& globals);    // cli/exec_command.cc
+void RegisterAttach(CLI::App& app, Globals& globals);  // cli/attach_command.cc
+void RegisterLs(CLI::App& app, Globals& globals);      // cli/ls_command.cc
+void RegisterPlay(CLI::App& app, Globals& globals);    // cli/play_command.cc
+void RegisterCat(CLI::App& app, Globals& globals);     // cli/cat_command.cc
+void RegisterExport(CLI::App& app, Globals& globals);  // cli/export_command.cc
+void RegisterImport(CLI::App& app, Globals& globals);  // cli/import_command.cc
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
 int Main(int argc, char** argv);

@@ -184,7 +184,10 @@ Status RecordPipeline::OnMessage(bool text, std::string_view data) {
       break;
     case codec::kError:
       status_bytes_.append(m.payload);
-      if (!m.payload.empty()) got_status_ = true;
+      if (!m.payload.empty()) {
+        got_status_ = true;
+        if (deps_.status_received) deps_.status_received();
+      }
       break;
     default:
       break;  // stdin/resize from a server: recorded, nothing to show
@@ -490,6 +493,8 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
   deps.terminal = tty ? terminal.get() : nullptr;
   deps.send = [wsp](bool text, std::string_view m) { wsp->Send(text, m); };
   deps.close = [wsp] { wsp->Close(); };
+  // The status is the server's last message; one that never closes afterwards is closed by us.
+  deps.status_received = [wsp] { wsp->CloseAfter(std::chrono::seconds(1)); };
   deps.clock = [start] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
                                                                 start)
@@ -531,6 +536,11 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
   end.raw_status = pipeline.raw_status();
   end.close_code = ws_end.close_code;
   end.close_reason = ws_end.close_reason;
+  if (run_status.ok() && ws_end.dropped && !pipeline.got_status()) {
+    run_status = Status::IOError(
+        "the connection to the server was lost before the session ended (no status, no close "
+        "frame)");
+  }
   if (!run_status.ok()) {
     Status fin = finish(run_status);
     (void)fin;

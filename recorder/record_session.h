@@ -55,6 +55,8 @@ class RecordPipeline final : public WsSession::Handler {
     std::function<void(bool text, std::string_view message)> send;
     // Ends the session normally: a close frame after what is queued (pre-v5 stdin EOF).
     std::function<void()> close;
+    // The status has arrived: the server should close now (a grace period follows).
+    std::function<void()> status_received;
     // Nanoseconds since the session start, monotonic.
     std::function<int64_t()> clock;
   };

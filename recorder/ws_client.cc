@@ -178,7 +178,11 @@ template <class NextLayer>
 class WsImpl final : public WsSession {
  public:
   explicit WsImpl(std::unique_ptr<ssl::context> ctx)
-      : ctx_(std::move(ctx)), ws_(MakeStream()), ping_timer_(ioc_), signals_(ioc_) {}
+      : ctx_(std::move(ctx)),
+        ws_(MakeStream()),
+        ping_timer_(ioc_),
+        grace_timer_(ioc_),
+        signals_(ioc_) {}
 
   ~WsImpl() override { CloseInput(); }
 
@@ -260,6 +264,15 @@ class WsImpl final : public WsSession {
 
   void Close() override { Fail(Status::OK()); }
 
+  void CloseAfter(std::chrono::milliseconds grace) override {
+    if (grace_armed_ || closing_ || stopped_) return;
+    grace_armed_ = true;
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this](const error_code& ec) {
+      if (!ec && !closing_ && !stopped_) Fail(Status::OK());
+    });
+  }
+
   WsEnd end() const override { return end_; }
 
  private:
@@ -282,18 +295,24 @@ class WsImpl final : public WsSession {
 
   void OnRead(const error_code& ec) {
     if (ec) {
-      if (ec == websocket::error::closed) {
+      bool got_close = ws_.reason().code != websocket::close_code::none;
+      if (ec == websocket::error::closed || got_close) {
         end_.close_code = static_cast<int>(ws_.reason().code);
         end_.close_reason = std::string(ws_.reason().reason.c_str());
-      } else if (!closing_ && ec != net::error::eof && ec != ssl::error::stream_truncated &&
-                 ec != net::error::connection_reset) {
-        if (ec == beast::error::timeout) {
-          result_ = Status::IOError(
-              fmt::format("no answer from the server for {} s; the connection was closed",
-                          std::chrono::duration_cast<std::chrono::seconds>(idle_timeout_).count()));
-        } else {
-          result_ = Status::IOError("connection to the server lost: " + ec.message());
-        }
+      } else if (closing_) {
+        // We asked for the end; how the server let go does not matter.
+      } else if (ec == net::error::eof || ec == ssl::error::stream_truncated ||
+                 ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+                 ec == net::error::not_connected || ec == net::error::connection_aborted) {
+        // The server closes TCP right after its close frame (PROTOCOL.md 3.2): when our close
+        // reply races that, the read ends with one of these instead of `closed`.
+        end_.dropped = true;
+      } else if (ec == beast::error::timeout) {
+        result_ = Status::IOError(
+            fmt::format("no answer from the server for {} s; the connection was closed",
+                        std::chrono::duration_cast<std::chrono::seconds>(idle_timeout_).count()));
+      } else {
+        result_ = Status::IOError("connection to the server lost: " + ec.message());
       }
       Stop();
       return;
@@ -356,6 +375,7 @@ class WsImpl final : public WsSession {
     stopped_ = true;
     CloseInput();
     ping_timer_.cancel();
+    grace_timer_.cancel();
     error_code ignored;
     signals_.cancel(ignored);
     beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -451,6 +471,8 @@ class WsImpl final : public WsSession {
   std::unique_ptr<ssl::context> ctx_;
   websocket::stream<NextLayer> ws_;
   net::steady_timer ping_timer_;
+  net::steady_timer grace_timer_;
+  bool grace_armed_ = false;
   net::signal_set signals_;
   beast::flat_buffer read_buf_;
   std::deque<Outgoing> queue_;

@@ -59,6 +59,8 @@ Status StatusFromHttpError(unsigned http_status, std::string_view body);
 struct WsEnd {
   std::optional<int> close_code;  // the server's close frame code, when one came
   std::string close_reason;
+  // The connection ended (EOF, reset) without a close frame and without our asking.
+  bool dropped = false;
 };
 
 class WsSession {
@@ -104,6 +106,9 @@ class WsSession {
   // Ends the session normally: a close frame (1000) once the queued messages are written, then
   // Run() returns OK when the server answers or drops the connection. Run() thread only.
   virtual void Close() = 0;
+  // Close() unless the server ends the session within `grace` (a server that sent its status
+  // but never closes). Run() thread only.
+  virtual void CloseAfter(std::chrono::milliseconds grace) = 0;
 
   virtual WsEnd end() const = 0;
 
