@@ -13,9 +13,7 @@ namespace {
 // One Register function per subcommand that works, in the order --help lists them. Each is
 // defined in its own cli/<name>_command.cc and declared in cli/app.h.
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
-const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
-                                           RegisterPlay, RegisterCat,    RegisterExport,
-                                           RegisterImport};
+const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach};
 
 }  // namespace
 
