@@ -182,6 +182,9 @@ Status LoadFile(const std::string& path, MergedConfig& merged) {
   file->path = path;
   std::error_code ec;
   file->dir = fs::absolute(fs::path(path), ec).parent_path();
+  if (fs::is_directory(path, ec)) {
+    return FileError(path, fmt::format("read {}: {}", path, ErrnoText(EISDIR)));
+  }
   try {
     file->root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {

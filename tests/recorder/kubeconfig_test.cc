@@ -561,6 +561,9 @@ current-context: x
 )");
   EXPECT_EQ(LoadError(server_map), "error loading config file \"" + server_map +
                                        "\": server of cluster \"c\": must be a string");
+  std::filesystem::create_directories(dir_.File("adir"));
+  EXPECT_EQ(LoadError(dir_.File("adir")), "error loading config file \"" + dir_.File("adir") +
+                                              "\": read " + dir_.File("adir") + ": is a directory");
   // An empty file is an empty configuration.
   Result<Connection> c = Load(Write("empty.yaml", ""));
   ASSERT_TRUE(c.ok()) << c.status().message();
