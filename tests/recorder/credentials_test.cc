@@ -310,5 +310,45 @@ TEST_F(CredentialExecTest, BadAnswers) {
       "exec plugin exec-plugin.sh returned a non-string token");
 }
 
+#ifdef PODTAPE_SIM_BINARY
+// The kubeconfigs podtape-sim writes for alice (a token, and a client certificate with subject
+// O=dev, CN=alice) load, and give the identity a session records when the API server allows
+// no SelfSubjectReview.
+TEST(CredentialIdentitySim, AliceOverCertificateAndToken) {
+  TempDir dir;
+  {
+    podtape::testing::Server sim;
+    const std::string url =
+        sim.Start({PODTAPE_SIM_BINARY, "--config", PODTAPE_SOURCE_DIR "/samples/cluster.yaml",
+                   "--listen", "127.0.0.1:0", "--tls-dir", dir.File("tls")});
+    ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0u) << sim.error();
+  }
+  Environment env;
+  env.vars["HOME"] = dir.path();
+  KubeFlags flags;
+  flags.kubeconfig = dir.File("tls/kubeconfig-alice-cert");
+  Result<Connection> c = LoadConnection(flags, env);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->is_tls);
+  EXPECT_TRUE(c->host_is_ip);
+  EXPECT_EQ(c->ca_pem, podtape::testing::ReadFile(dir.File("tls/ca.crt")));
+  EXPECT_TRUE(c->token.empty());
+  CredentialIdentity id = IdentityFromConnection(*c);
+  EXPECT_EQ(id.user, "alice");
+  EXPECT_EQ(id.groups, std::vector<std::string>{"dev"});
+  EXPECT_EQ(id.user_source, "certificate");
+
+  flags.kubeconfig = dir.File("tls/kubeconfig-alice");
+  c = LoadConnection(flags, env);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->token, "alice-token");
+  id = IdentityFromConnection(*c);
+  // An opaque token says nothing about its user: only the kubeconfig user name is known.
+  EXPECT_EQ(id.user, "alice");
+  EXPECT_TRUE(id.groups.empty());
+  EXPECT_EQ(id.user_source, "kubeconfig");
+}
+#endif
+
 }  // namespace
 }  // namespace podtape::kube

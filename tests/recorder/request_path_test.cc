@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace podtape::kube {
 namespace {
 
@@ -85,6 +87,48 @@ TEST(RequestPath, NoParametersMeansNoQuestionMark) {
   r.use_stderr = false;
   EXPECT_EQ(StreamRequestTarget("", r), "/api/v1/namespaces/default/pods/mypod/attach");
 }
+
+#ifdef PODTAPE_SIM_BINARY
+// The real kubectl (v1.32 on the PATH) against podtape-sim writes exactly our query: its -v=6
+// log names the upgrade request's URL.
+TEST(RequestPathKubectl, QueryMatchesKubectlOnTheWire) {
+  podtape::testing::TempDir dir;
+  podtape::testing::Server sim;
+  const std::string url =
+      sim.Start({PODTAPE_SIM_BINARY, "--config", PODTAPE_SOURCE_DIR "/samples/cluster.yaml",
+                 "--listen", "127.0.0.1:0"});
+  ASSERT_FALSE(url.empty()) << sim.error();
+  struct Case {
+    std::vector<std::string> kubectl_flags;
+    StreamRequest request;
+  };
+  StreamRequest odd =
+      Exec({"/bin/echo", "", "h\xC3\xA9llo w\xC3\xB6rld", "a=b&c+d", "~x-y_z.", "100%", "\"'#?"},
+           "main");
+  odd.pod = "demo";
+  StreamRequest with_stdin = Exec({"sh", "-c", "echo a b; exit 3"}, "main");
+  with_stdin.pod = "demo";
+  with_stdin.use_stdin = true;
+  const Case cases[] = {{{"-c", "main"}, odd}, {{"-i", "-c", "main"}, with_stdin}};
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {"kubectl",         "-s",   url,    "--cache-dir",
+                                     dir.File("cache"), "-v=6", "exec", "demo"};
+    argv.insert(argv.end(), c.kubectl_flags.begin(), c.kubectl_flags.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), c.request.command.begin(), c.request.command.end());
+    podtape::testing::RunOptions options;
+    options.env = {{"HOME", dir.path()}};
+    options.unset_env = {"KUBECONFIG", "KUBECTL_REMOTE_COMMAND_WEBSOCKETS"};
+    options.timeout = std::chrono::seconds(60);
+    podtape::testing::RunResult r = podtape::testing::Run(argv, options);
+    ASSERT_FALSE(r.timed_out) << r.err;
+    const std::string expected = "GET " + url + StreamRequestTarget("", c.request) + " 101 ";
+    EXPECT_NE(r.err.find(expected), std::string::npos)
+        << "expected: " << expected << "\nkubectl said:\n"
+        << r.err;
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace podtape::kube
