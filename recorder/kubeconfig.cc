@@ -354,6 +354,44 @@ Status ExecConfigFrom(const Fields& user, const std::string& user_name, ExecPlug
   return Status::OK();
 }
 
+// The in-cluster config kubectl uses inside a pod, or nullopt when this is not a pod
+// (client-go's inClusterClientConfig.Possible and rest.InClusterConfig).
+Result<std::optional<Connection>> InClusterConnection(const KubeFlags& flags,
+                                                      const Environment& env) {
+  const std::string* host = env.Get("KUBERNETES_SERVICE_HOST");
+  const std::string* port = env.Get("KUBERNETES_SERVICE_PORT");
+  const std::string token_file = env.service_account_dir + "/token";
+  struct stat st;
+  if (host == nullptr || port == nullptr || host->empty() || port->empty() ||
+      ::stat(token_file.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) {
+    return std::optional<Connection>();
+  }
+  Connection c;
+  // net.JoinHostPort: brackets around an IPv6 literal.
+  const bool ipv6 = host->find(':') != std::string::npos;
+  PODTAPE_RETURN_IF_ERROR(ParseServer(
+      fmt::format("https://{}{}{}:{}", ipv6 ? "[" : "", *host, ipv6 ? "]" : "", *port), c));
+  Result<std::string> token = ReadWholeFile(token_file);
+  if (!token.ok()) return token.status();
+  c.token = TrimSpace(*token);
+  c.credential_source = "service account token " + token_file;
+  // An unreadable ca.crt leaves the system roots, as client-go does (it only logs).
+  Result<std::string> ca = ReadWholeFile(env.service_account_dir + "/ca.crt");
+  if (ca.ok()) c.ca_pem = std::move(*ca);
+  const std::string* pod_namespace = env.Get("POD_NAMESPACE");
+  Result<std::string> ns_file = ReadWholeFile(env.service_account_dir + "/namespace");
+  if (!flags.namespace_.empty()) {
+    c.namespace_ = flags.namespace_;
+  } else if (pod_namespace != nullptr && !pod_namespace->empty()) {
+    c.namespace_ = *pod_namespace;
+  } else if (ns_file.ok() && !TrimSpace(*ns_file).empty()) {
+    c.namespace_ = TrimSpace(*ns_file);
+  } else {
+    c.namespace_ = "default";
+  }
+  return std::optional<Connection>(std::move(c));
+}
+
 }  // namespace
 
 Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text) {
@@ -668,6 +706,17 @@ Result<Connection> LoadConnection(const KubeFlags& flags, const Environment& env
           c.credential_source = "exec plugin " + plugin + " (client certificate)";
       }
     }
+  }
+
+  // kubectl's default config: nothing but the fallback server. Inside a pod, use the pod's.
+  if (c.server_defaulted && c.ca_pem.empty() && !c.insecure_skip_tls_verify &&
+      c.tls_server_name.empty() && c.token.empty() && c.client_cert_pem.empty() &&
+      c.as_user.empty() && c.as_groups.empty() && c.request_timeout.count() == 0 &&
+      flags.token.empty() && flags.client_certificate.empty() &&
+      flags.certificate_authority.empty()) {
+    Result<std::optional<Connection>> in_cluster = InClusterConnection(flags, env);
+    if (!in_cluster.ok()) return in_cluster.status();
+    if (in_cluster->has_value()) return std::move(**in_cluster);
   }
 
   if (!flags.namespace_.empty()) {

@@ -51,9 +51,12 @@ Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text);
 // The process environment as the loader sees it; tests build one by hand so they never touch
 // the real environment or clock.
 struct Environment {
-  // Every environment variable (NAME -> value). Read: KUBECONFIG, HOME, KUBERNETES_MASTER; the
-  // whole map is the base environment of exec credential plugins.
+  // Every environment variable (NAME -> value). Read: KUBECONFIG, HOME, KUBERNETES_MASTER,
+  // KUBERNETES_SERVICE_HOST/PORT and POD_NAMESPACE (in-cluster); the whole map is the base
+  // environment of exec credential plugins.
   std::map<std::string, std::string, std::less<>> vars;
+  // Where a pod's service-account token, ca.crt and namespace are mounted (in-cluster config).
+  std::string service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
   // Whether an exec plugin may be interactive (kubectl: stdin is a terminal). When true the
   // plugin inherits stdin; otherwise its stdin is /dev/null.
   bool stdin_is_terminal = false;
@@ -71,9 +74,10 @@ struct Environment {
 // Holds secrets (token, client key): it has no operator<<; log only DebugString().
 struct Connection {
   // The server URL, normalised: "scheme://host[:port][/prefix]" with no trailing '/'. A server
-  // given without a scheme gets https:// when any TLS setting is present, else http://, as
-  // client-go does. With no kubeconfig and no -s: $KUBERNETES_MASTER, else http://localhost:8080
-  // (kubectl's fallback); server_defaulted then says so.
+  // given without a scheme ("10.0.0.1:6443") is http://, as kubectl v1.32 does. When nothing
+  // names a server (no kubeconfig, no -s): inside a pod, the in-cluster config (as kubectl);
+  // else $KUBERNETES_MASTER, else http://localhost:8080 (kubectl's fallback), and
+  // server_defaulted says so.
   std::string server;
   bool server_defaulted = false;
   bool is_tls = false;      // scheme https
@@ -133,6 +137,11 @@ struct Connection {
 //   replaces the kubeconfig's token, tokenFile and exec plugin.
 // - an exec credential plugin (client.authentication.k8s.io/v1 or v1beta1) runs synchronously
 //   here, once, when the user needs it and the server is https.
+// - when that leaves kubectl's default config (no server, TLS setting, credential, impersonation
+//   or timeout) and the process runs in a pod (KUBERNETES_SERVICE_HOST and _PORT set, a token
+//   file in env.service_account_dir), the in-cluster config is used instead: https://HOST:PORT,
+//   the service-account token and ca.crt, namespace from -n, else $POD_NAMESPACE, else the
+//   mounted namespace file, else "default". Its names (context, cluster, user) are empty.
 // Messages as kubectl: `context was not found for specified context: X`, `no server found for
 // cluster "X"`, `auth info "X" does not exist`, `stat FILE: no such file or directory`,
 // `error loading config file "F": ...`.

@@ -22,6 +22,7 @@ class KubeconfigTest : public ::testing::Test {
   KubeconfigTest() {
     env_.vars["HOME"] = dir_.File("home");
     env_.vars["PATH"] = "/usr/bin:/bin";
+    env_.service_account_dir = dir_.File("no-service-account");
     std::filesystem::create_directories(dir_.File("home"));
   }
 
@@ -824,6 +825,50 @@ current-context: main
     EXPECT_EQ(c->client_key_pem, data(user_body, "client-key-data"));
     EXPECT_EQ(c->token, text(user_body, "token"));
   }
+}
+
+TEST_F(KubeconfigTest, InClusterConfigInsideAPod) {
+  Write("sa/token", "sa-token\n");
+  Write("sa/ca.crt", "CLUSTER CA");
+  Write("sa/namespace", "team-pod");
+  env_.service_account_dir = dir_.File("sa");
+  env_.vars["KUBERNETES_SERVICE_HOST"] = "10.96.0.1";
+  env_.vars["KUBERNETES_SERVICE_PORT"] = "443";
+  Result<Connection> c = LoadConnection(flags_, env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->server_defaulted);
+  EXPECT_EQ(c->server, "https://10.96.0.1:443");
+  EXPECT_TRUE(c->is_tls);
+  EXPECT_EQ(c->token, "sa-token");
+  EXPECT_EQ(c->credential_source, "service account token " + dir_.File("sa/token"));
+  EXPECT_EQ(c->ca_pem, "CLUSTER CA");
+  EXPECT_EQ(c->namespace_, "team-pod");
+  EXPECT_EQ(c->context_name, "");
+  env_.vars["POD_NAMESPACE"] = "from-env";
+  c = LoadConnection(flags_, env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->namespace_, "from-env");
+  flags_.namespace_ = "from-flag";
+  env_.vars["KUBERNETES_SERVICE_HOST"] = "fd00::1";
+  c = LoadConnection(flags_, env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->namespace_, "from-flag");
+  EXPECT_EQ(c->server, "https://[fd00::1]:443");
+  // A kubeconfig that names a server wins over the pod's config, and so does -s.
+  c = Load(Write("config", kBasic));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->server, "https://api.example.com:6443");
+  flags_ = {};
+  flags_.server = "http://127.0.0.1:9";
+  c = LoadConnection(flags_, env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->server, "http://127.0.0.1:9");
+  // Without the token file this is not a pod: kubectl's fallback.
+  flags_ = {};
+  std::filesystem::remove(dir_.File("sa/token"));
+  c = LoadConnection(flags_, env_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->server, "http://localhost:8080");
 }
 
 }  // namespace
