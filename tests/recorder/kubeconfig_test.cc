@@ -871,5 +871,72 @@ TEST_F(KubeconfigTest, InClusterConfigInsideAPod) {
   EXPECT_EQ(c->server, "http://localhost:8080");
 }
 
+TEST_F(KubeconfigTest, ExecPluginClientCertificateAndMissingKeys) {
+  WriteFile(dir_.File("answer.json"),
+            R"({"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1",)"
+            R"("status":{"clientCertificateData":"PLUGIN CERT","clientKeyData":"PLUGIN KEY"}})");
+  std::string path = Write("config", R"(clusters:
+- name: c
+  cluster: {server: "https://kube:6443"}
+users:
+- name: plugin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: )" + std::string(kPlugin) +
+                                         R"(
+      args: [file, )" + dir_.File("answer.json") +
+                                         R"(]
+      interactiveMode: IfAvailable
+- name: static
+  user:
+    client-certificate-data: U1RBVElDIENFUlQ=
+    client-key-data: U1RBVElDIEtFWQ==
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: )" + std::string(kPlugin) +
+                                         R"(
+      args: [file, )" + dir_.File("answer.json") +
+                                         R"(]
+      interactiveMode: Never
+- name: nocommand
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, interactiveMode: Never}
+- name: noversion
+  user:
+    exec: {command: x}
+- name: notmap
+  user:
+    exec: [x]
+contexts:
+- {name: plugin, context: {cluster: c, user: plugin}}
+- {name: static, context: {cluster: c, user: static}}
+- {name: nocommand, context: {cluster: c, user: nocommand}}
+- {name: noversion, context: {cluster: c, user: noversion}}
+- {name: notmap, context: {cluster: c, user: notmap}}
+current-context: plugin
+)");
+  Result<Connection> c = Load(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->client_cert_pem, "PLUGIN CERT");
+  EXPECT_EQ(c->client_key_pem, "PLUGIN KEY");
+  EXPECT_EQ(c->token, "");
+  EXPECT_EQ(c->credential_source, "exec plugin exec-plugin.sh (client certificate)");
+  // A static certificate wins over the plugin's.
+  flags_.context = "static";
+  c = Load(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->client_cert_pem, "STATIC CERT");
+  EXPECT_EQ(c->client_key_pem, "STATIC KEY");
+  // Missing keys are named, not a vague conversion error.
+  const std::string prefix = "error loading config file \"" + path + "\": ";
+  flags_.context = "nocommand";
+  EXPECT_EQ(LoadError(path), prefix + "exec.command of user \"nocommand\": is missing");
+  flags_.context = "noversion";
+  EXPECT_EQ(LoadError(path), prefix + "exec.apiVersion of user \"noversion\": is missing");
+  flags_.context = "notmap";
+  EXPECT_EQ(LoadError(path), prefix + "exec of user \"notmap\": must be a map");
+}
+
 }  // namespace
 }  // namespace podtape::kube
