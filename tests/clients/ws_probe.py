@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""A raw WebSocket client for podtape-sim's protocol tests (websocket-client, a dependency of
+Debian's python3-kubernetes).
+
+usage: ws_probe.py WS_URL [--protocols P1,P2 | --no-protocol] [--send HEX]... [--hold MS]
+                   [--drop] [--header 'Name: value']...
+
+Connects, sends each --send message (binary; hex-encoded bytes), then reads until the server
+closes. --hold waits MS milliseconds after the first frame before sending; --drop closes the TCP
+connection abruptly after the sends (no close frame). Prints one JSON object:
+{"status": 101|HTTP status, "protocol": chosen, "frames": [{"op": "binary"|"text", "size": N, "hex": first 64 KiB}],
+ "close": code|null, "eof": bool}
+"""
+import json
+import socket
+import sys
+import time
+
+try:
+    import websocket
+except ImportError as e:
+    sys.stderr.write(f"python3-websocket is not installed for {sys.executable}: {e}\n")
+    sys.exit(3)
+
+
+def main():
+    args = sys.argv[1:]
+    url = args.pop(0)
+    protocols, sends, hold_ms, drop, headers = ["v5.channel.k8s.io"], [], 0, False, []
+    while args:
+        a = args.pop(0)
+        if a == "--protocols":
+            protocols = args.pop(0).split(",")
+        elif a == "--no-protocol":
+            protocols = None
+        elif a == "--send":
+            sends.append(bytes.fromhex(args.pop(0)))
+        elif a == "--hold":
+            hold_ms = int(args.pop(0))
+        elif a == "--drop":
+            drop = True
+        elif a == "--header":
+            headers.append(args.pop(0))
+        else:
+            sys.exit(f"unknown argument {a}")
+    result = {"status": None, "protocol": None, "frames": [], "close": None, "eof": False}
+    try:
+        ws = websocket.create_connection(url, subprotocols=protocols, header=headers, timeout=30,
+                                         enable_multithread=True)
+    except websocket.WebSocketBadStatusException as e:
+        result["status"] = e.status_code
+        print(json.dumps(result))
+        return
+    result["status"] = 101
+    result["protocol"] = ws.getsubprotocol()
+    first = True
+    try:
+        while True:
+            op, data = ws.recv_data(control_frame=True)
+            if op == websocket.ABNF.OPCODE_CLOSE:
+                result["close"] = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
+                break
+            if op in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT):
+                result["frames"].append({"op": "text" if op == websocket.ABNF.OPCODE_TEXT
+                                         else "binary", "size": len(data),
+                                         "hex": data[:65536].hex()})
+            if first:
+                first = False
+                if hold_ms:
+                    time.sleep(hold_ms / 1000)
+                for s in sends:
+                    ws.send(s, opcode=websocket.ABNF.OPCODE_BINARY)
+                if drop:
+                    ws.sock.shutdown(socket.SHUT_RDWR)
+                    ws.sock.close()
+                    break
+    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+        result["eof"] = True
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
