@@ -212,6 +212,28 @@ class SessionWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// --- Verification ------------------------------------------------------------------------------
+
+// The result of recomputing a session's chain and seal from its stored rows.
+struct SessionCheck {
+  int64_t frames_read = 0;
+  // The first frame whose stored hash is not ChainNext(previous stored hash, its fields); a frame
+  // edited, reordered or deleted shows here (the frame after a deleted one).
+  std::optional<int64_t> first_bad_seq;
+  bool head_matches = false;   // the row's chain_head is the last frame's hash (NULL: no frame)
+  bool count_matches = false;  // the row's frames column equals the frames read
+  bool sealed = false;         // the row has a seal
+  bool seal_matches = false;   // ComputeSeal over the stored row equals the seal
+  std::string problem;         // the first problem, one line; empty when intact
+  bool intact() const {
+    return !first_bad_seq && head_matches && count_matches && sealed && seal_matches;
+  }
+};
+// Reads every frame of `row` (from Find or List) in constant memory and checks the chain, the
+// head, the count and the seal. An unsealed session is never intact. Errors only when reading
+// fails.
+Result<SessionCheck> CheckSession(Store& store, const SessionRow& row);
+
 // --- Identifiers -------------------------------------------------------------------------------
 
 // A new UUIDv7 (RFC 9562) for the Unix time `unix_ns`: 48-bit milliseconds, 12 bits of

@@ -496,5 +496,73 @@ TEST(StoreTest, SignatureIsStoredForSealedSessionsOnly) {
   ASSERT_TRUE((*w)->Finish({}).ok());
 }
 
+TEST(StoreCheckTest, IntactSessionPassesAndUnsealedOneIsNeverIntact) {
+  auto store = OpenOrDie(":memory:");
+  std::string id = Record(*store, SampleMeta(), 5);
+  Result<SessionRow> row = store->Find(id);
+  ASSERT_TRUE(row.ok());
+  Result<SessionCheck> c = CheckSession(*store, *row);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->intact()) << c->problem;
+  EXPECT_EQ(c->frames_read, 5);
+  EXPECT_EQ(c->problem, "");
+
+  auto w = SessionWriter::Start(*store, SampleMeta());
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Append(0, Direction::kFromServer, 1, "x").ok());
+  (*w).reset();  // gone without Finish
+  Result<SessionRow> cut = store->Find("last");
+  ASSERT_TRUE(cut.ok());
+  c = CheckSession(*store, *cut);
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->intact());
+  EXPECT_FALSE(c->first_bad_seq.has_value());
+  EXPECT_TRUE(c->head_matches);
+  EXPECT_EQ(c->problem, "the session is not sealed (still running or interrupted)");
+}
+
+TEST(StoreCheckTest, EditedFileIsCaughtByChainOrSeal) {
+  TempDir dir;
+  std::string db = dir.File("podtape.db");
+  std::string id;
+  {
+    SessionMeta meta = SampleMeta("tamperpod-1");
+    auto w = SessionWriter::Start(db, meta);
+    ASSERT_TRUE(w.ok());
+    id = (*w)->id();
+    for (int i = 0; i < 10; ++i) {
+      std::string p = i == 4 ? std::string("secret-output-4") : PayloadFor(i, 40);
+      ASSERT_TRUE((*w)->Append(i, Direction::kFromServer, 1, p).ok());
+    }
+    ASSERT_TRUE((*w)->Finish({}).ok());
+  }
+  auto check = [&] {
+    auto store = OpenOrDie(db);
+    Result<SessionRow> row = store->Find(id);
+    EXPECT_TRUE(row.ok());
+    Result<SessionCheck> c = CheckSession(*store, *row);
+    EXPECT_TRUE(c.ok());
+    return *c;
+  };
+  EXPECT_TRUE(check().intact());
+  auto edit = [&](const std::string& from, const std::string& to) {
+    std::string bytes = podtape::testing::ReadFile(db);
+    size_t at = bytes.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    bytes.replace(at, from.size(), to);
+    podtape::testing::WriteFile(db, bytes);
+  };
+  edit("tamperpod-1", "tamperpod-2");
+  SessionCheck c = check();
+  EXPECT_FALSE(c.intact());
+  EXPECT_FALSE(c.first_bad_seq.has_value());
+  EXPECT_FALSE(c.seal_matches);
+  EXPECT_EQ(c.problem, "the seal does not match the session's recorded fields");
+  edit("secret-output-4", "benign-output-4");
+  c = check();
+  EXPECT_EQ(c.first_bad_seq, 4);
+  EXPECT_EQ(c.problem, "frame 4 does not match its hash: it or an earlier frame was changed");
+}
+
 }  // namespace
 }  // namespace podtape::store
