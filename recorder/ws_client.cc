@@ -379,6 +379,9 @@ class WsImpl final : public WsSession {
     error_code ignored;
     signals_.cancel(ignored);
     beast::get_lowest_layer(ws_).socket().close(ignored);
+    // Beast's idle timer may still be pending after a dropped connection; nothing left to run
+    // matters once the read loop has ended.
+    ioc_.stop();
   }
 
   void SchedulePing() {
