@@ -13,7 +13,9 @@ namespace {
 // One Register function per subcommand that works, in the order --help lists them. Each is
 // defined in its own cli/<name>_command.cc and declared in cli/app.h.
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
-const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach};
+const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
+                                           RegisterPlay, RegisterCat,    RegisterExport,
+                                           RegisterImport};
 
 }  // namespace
 

@@ -40,6 +40,11 @@ Result<std::string> ResolveDbPath(const Globals& globals);
 // Subcommands (one file each); added to kCommands in app.cc once they work.
 void RegisterExec(CLI::App& app, Globals& globals);    // cli/exec_command.cc
 void RegisterAttach(CLI::App& app, Globals& globals);  // cli/attach_command.cc
+void RegisterLs(CLI::App& app, Globals& globals);      // cli/ls_command.cc
+void RegisterPlay(CLI::App& app, Globals& globals);    // cli/play_command.cc
+void RegisterCat(CLI::App& app, Globals& globals);     // cli/cat_command.cc
+void RegisterExport(CLI::App& app, Globals& globals);  // cli/export_command.cc
+void RegisterImport(CLI::App& app, Globals& globals);  // cli/import_command.cc
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
 int Main(int argc, char** argv);

@@ -208,7 +208,12 @@ Result<int64_t> ParseRfc3339(std::string_view text) {
 Result<int64_t> ParseTimePoint(std::string_view text, int64_t now_ns) {
   if (!text.empty() && text.find_first_of("-:") == std::string_view::npos) {
     Result<int64_t> d = ParseDuration(text);
-    if (!d.ok()) return d.status();
+    if (!d.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("invalid time '{}': use a duration ago (90s, 2h, 30d) or an RFC 3339 time "
+                      "(2026-11-26T08:00:00Z)",
+                      text));
+    }
     return now_ns - *d;
   }
   return ParseRfc3339(text);
