@@ -27,6 +27,7 @@ constexpr std::string_view kKnownList =
     "base64.channel.k8s.io";
 // The server builds exactly 5 channels (0-4); see PROTOCOL.md 2.1.
 constexpr unsigned kNumChannels = 5;
+constexpr std::string_view kUnknownChannel = "unknown channel ";
 
 // What error messages call a protocol: its header name, or "(none)" for no header.
 std::string_view DisplayName(Subprotocol p) {
@@ -850,6 +851,11 @@ std::string EncodeClose(uint8_t channel) {
   return std::string{static_cast<char>(kClose), static_cast<char>(channel)};
 }
 
+bool IsUnknownChannel(const Status& decode_error) {
+  return decode_error.code() == Status::Code::kProtocol &&
+         decode_error.message().starts_with(kUnknownChannel);
+}
+
 Status ValidateClose(std::string_view message) {
   if (message.size() != 2) {
     return Status::Protocol("close message must be 2 bytes, got " + std::to_string(message.size()));
@@ -879,7 +885,9 @@ Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_v
       return Status::Protocol("invalid channel character " + shown);
     }
     const unsigned ch = c - '0';
-    if (ch >= kNumChannels) return Status::Protocol("unknown channel " + std::to_string(ch));
+    if (ch >= kNumChannels) {
+      return Status::Protocol(std::string(kUnknownChannel) + std::to_string(ch));
+    }
     if (!B64DecodeToString(message.substr(1), scratch)) {
       return Status::Protocol("invalid base64 in message on channel " + std::to_string(ch));
     }
@@ -894,15 +902,15 @@ Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_v
   const unsigned ch = static_cast<unsigned char>(message[0]);
   if (ch == kClose) {
     if (p != Subprotocol::kV5) {
-      return Status::Protocol("close message on protocol " + std::string(DisplayName(p)) +
-                              " (only v5.channel.k8s.io has one)");
+      return Status::Protocol(std::string(kUnknownChannel) + "255: close signal on " +
+                              std::string(DisplayName(p)) + ", which has none");
     }
     if (sender != Sender::kClient) {
-      return Status::Protocol("close message from the server (only clients send one)");
+      return Status::Protocol(std::string(kUnknownChannel) + "255: close signal from the server");
     }
     PODTAPE_RETURN_IF_ERROR(ValidateClose(message));
   } else if (ch >= kNumChannels) {
-    return Status::Protocol("unknown channel " + std::to_string(ch));
+    return Status::Protocol(std::string(kUnknownChannel) + std::to_string(ch));
   }
   out->channel = static_cast<uint8_t>(ch);
   out->payload = message.substr(1);

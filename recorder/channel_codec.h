@@ -130,11 +130,17 @@ struct DecodedMessage {
 //   "invalid base64 in message on channel N"    (strict: see Base64Decode)
 //   "invalid channel character 'c'"             (base64 protocols, first byte not a digit;
 //                                                '5'..'9' give "unknown channel N")
-//   "close message on protocol P (only v5.channel.k8s.io has one)"
-//   "close message from the server (only clients send one)"
+//   "unknown channel 255: close signal on P, which has none"   (not v5: servers ignore it)
+//   "unknown channel 255: close signal from the server"        (client-go ignores it)
 //   plus the ValidateClose messages.
 Status DecodeMessage(Subprotocol p, Sender sender, FrameType type, std::string_view message,
                      std::string* scratch, DecodedMessage* out);
+
+// True when a DecodeMessage error is "unknown channel N": a reader logs it and goes on, as
+// client-go does ("unknown stream id, discarding message"; PROTOCOL.md 8, case 14), and as the
+// servers do for a client's message. Every other decode error from a server ends the session for
+// client-go.
+bool IsUnknownChannel(const Status& decode_error);
 
 // Validates a v5 close message (first byte 0xFF): exactly 2 bytes, channel < 5.
 // "close message must be 2 bytes, got N" / "close message for unknown channel N".

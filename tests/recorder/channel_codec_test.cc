@@ -484,6 +484,25 @@ TEST(ChannelCodecDecode, Errors) {
             "invalid base64 in message on channel 4");
 }
 
+TEST(ChannelCodecDecode, UnknownChannelIsTheOneErrorToSkip) {
+  auto status_of = [](Subprotocol p, FrameType type, std::string_view message) {
+    std::string scratch;
+    DecodedMessage out;
+    return DecodeMessage(p, Sender::kServer, type, message, &scratch, &out);
+  };
+  EXPECT_TRUE(IsUnknownChannel(status_of(Subprotocol::kV5, FrameType::kBinary, "\x05x")));
+  // A close signal from the server, or on v4, is an unknown channel to the reader.
+  EXPECT_TRUE(IsUnknownChannel(status_of(Subprotocol::kV4, FrameType::kBinary, "\xff\x00"s)));
+  EXPECT_TRUE(IsUnknownChannel(status_of(Subprotocol::kV5, FrameType::kBinary, "\xff\x00"s)));
+  EXPECT_TRUE(IsUnknownChannel(status_of(Subprotocol::kV1Base64, FrameType::kText, "7")));
+  EXPECT_FALSE(IsUnknownChannel(status_of(Subprotocol::kV5, FrameType::kBinary, "")));
+  EXPECT_FALSE(IsUnknownChannel(status_of(Subprotocol::kV5, FrameType::kText, "\x05x")));
+  EXPECT_FALSE(IsUnknownChannel(status_of(Subprotocol::kV4Base64, FrameType::kText, "1Zg=")));
+  EXPECT_FALSE(IsUnknownChannel(ValidateClose("\xff\x07")));  // "close message for unknown ..."
+  EXPECT_FALSE(IsUnknownChannel(Status::OK()));
+  EXPECT_FALSE(IsUnknownChannel(Status::IOError("unknown channel 9")));
+}
+
 // --- the v5 close signal (PROTOCOL.md 2.5; section 8 cases 16-17) ---
 
 TEST(ChannelCodecClose, EncodeAndDecode) {
@@ -513,11 +532,11 @@ TEST(ChannelCodecClose, Errors) {
   EXPECT_EQ(DecodeError(Subprotocol::kV5, Sender::kClient, kBin, "\xff\x05"),
             "close message for unknown channel 5");
   EXPECT_EQ(DecodeError(Subprotocol::kV5, Sender::kServer, kBin, "\xff\x00"s),
-            "close message from the server (only clients send one)");
+            "unknown channel 255: close signal from the server");
   EXPECT_EQ(DecodeError(Subprotocol::kV4, Sender::kClient, kBin, "\xff\x00"s),
-            "close message on protocol v4.channel.k8s.io (only v5.channel.k8s.io has one)");
+            "unknown channel 255: close signal on v4.channel.k8s.io, which has none");
   EXPECT_EQ(DecodeError(Subprotocol::kNone, Sender::kClient, kBin, "\xff\x00"s),
-            "close message on protocol (none) (only v5.channel.k8s.io has one)");
+            "unknown channel 255: close signal on (none), which has none");
 }
 
 // --- base64 (strict RFC 4648) ---
