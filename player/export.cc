@@ -136,7 +136,7 @@ Status WriteHtmlStart(std::string_view title, ByteSink* out) {
   return out->Write(
       "\n</style>\n<style>body{margin:0;padding:16px;background:#121314}</style>\n</head>\n"
       "<body>\n<div id=\"player\"></div>\n"
-      "<script type=\"application/json\" id=\"podtape-cast\">\n");
+      "<script type=\"application/json\" id=\"podtape-cast\">");
 }
 
 Status WriteHtmlEnd(ByteSink* out) {
