@@ -273,6 +273,14 @@ std::string ExitCodeStatusJson(int exit_code, bool translator,
                                               {"message", std::to_string(exit_code)}}}}}}});
 }
 
+std::string FailureStatusJson(int code, std::string_view reason, std::string_view message) {
+  return json::serialize(json::object{{"metadata", json::object{}},
+                                      {"status", "Failure"},
+                                      {"message", message},
+                                      {"reason", reason},
+                                      {"code", code}});
+}
+
 std::string InternalErrorStatusJson(std::string_view err) {
   return json::serialize(json::object{
       {"metadata", json::object{}},

@@ -40,6 +40,8 @@ std::string ExitCodeStatusJson(int exit_code, bool translator,
                                const std::vector<std::string>& argv);
 // Pre-v4 plain text of the same failure.
 std::string ExitCodeText(int exit_code, const std::vector<std::string>& argv);
+// Any other failure on channel 3, e.g. 400 BadRequest: {"metadata":{},"status":"Failure",...}.
+std::string FailureStatusJson(int code, std::string_view reason, std::string_view message);
 // InternalError (code 500) with `err` as message cause.
 std::string InternalErrorStatusJson(std::string_view err);
 

@@ -369,7 +369,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         write_mutex_(ws_.get_executor()),
         exited_signal_(ws_.get_executor(), 1),
         outputs_done_(ws_.get_executor(), 2),
-        client_gone_signal_(ws_.get_executor(), 1) {}
+        client_gone_signal_(ws_.get_executor(), 1),
+        first_resize_(ws_.get_executor()) {}
 
   awaitable<void> Run();
 
@@ -414,6 +415,10 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   Signal client_gone_signal_;
   std::optional<net::posix::stream_descriptor> in_, out_, err_;
   bool resize_enabled_ = true;
+  // A tty exec waits (up to 1 s) for the client's first resize, which kubectl sends right after the
+  // upgrade, so the process starts with the client's size as it does on a real node.
+  net::steady_timer first_resize_;
+  std::optional<codec::TerminalSize> initial_size_;
   // attach
   std::shared_ptr<MainProcess> main_;
   std::shared_ptr<Subscriber> subscriber_;
@@ -547,6 +552,9 @@ awaitable<void> WsSession<Stream>::ReadLoop() {
             if (main_) main_->Resize(size);
           } else if (out_) {
             SetWindowSize(out_->native_handle(), size);
+          } else {
+            initial_size_ = size;
+            first_resize_.cancel();
           }
         }
       } else {
@@ -563,6 +571,7 @@ awaitable<void> WsSession<Stream>::ReadLoop() {
   }
   in_.reset();
   if (subscriber_) subscriber_->queue.close();
+  first_resize_.cancel();
   client_gone_signal_.try_send(error_code{});
 }
 
@@ -586,12 +595,18 @@ awaitable<void> WsSession<Stream>::RunExec() {
   auto ex = ws_.get_executor();
   co_await SendReady();
   net::co_spawn(ex, ReadLoop(), net::detached);
+  if (req_.tty) {
+    first_resize_.expires_after(std::chrono::seconds(1));
+    co_await first_resize_.async_wait(kNoThrow);
+    if (client_gone_) co_return;
+  }
 
   SpawnOptions o;
   o.argv = req_.command;
   o.cwd = sim_.WorkDir(*req_.pod, *req_.container);
   o.env = sim_.Env(*req_.pod, *req_.container);
   o.tty = req_.tty;
+  if (initial_size_) o.size = *initial_size_;
   o.want_stdin = req_.stdin;
   o.want_stdout = req_.stdout;
   o.want_stderr = req_.stderr;
@@ -762,13 +777,13 @@ awaitable<void> WsSession<Stream>::Run() {
   } else if (req_.attach) {
     co_await RunAttach();
   } else if (!req_.stdin && !req_.stdout && !req_.stderr) {
+    // The kubelet's check; through the v5 translator it arrives after the upgrade.
+    const std::string_view message = "you must specify at least 1 of stdin, stdout, stderr";
+    std::string status = codec::HasJsonStatus(proto_)
+                             ? FailureStatusJson(400, "BadRequest", message)
+                             : std::string(message);
     co_await SendReady();
-    co_await Send(
-        codec::kError,
-        codec::HasJsonStatus(proto_)
-            ? std::string(
-                  R"({"metadata":{},"status":"Failure","message":"you must specify at least 1 of stdin, stdout, stderr","reason":"BadRequest","code":400})")
-            : std::string("you must specify at least 1 of stdin, stdout, stderr"));
+    co_await Send(codec::kError, status);
     co_await CloseNormally();
   } else {
     co_await RunExec();
@@ -976,7 +991,7 @@ awaitable<Outcome> HandleStream(Sim& sim, Stream& stream, Request& req, const Ca
 // Streams a chunked body: `initial`, then what the subscriber receives until the process ends.
 template <class Stream>
 awaitable<void> StreamLogs(Sim& sim, Stream& stream, const Request& req,
-                           std::shared_ptr<MainProcess> main) {
+                           std::shared_ptr<MainProcess> main, std::string initial) {
   http::response<http::empty_body> res{http::status::ok, req.version()};
   res.set(http::field::content_type, "text/plain");
   res.chunked(true);
@@ -984,9 +999,9 @@ awaitable<void> StreamLogs(Sim& sim, Stream& stream, const Request& req,
   http::response_serializer<http::empty_body> sr{res};
   auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow);
   if (ec) co_return;
-  if (!main->log().empty()) {
+  if (!initial.empty()) {
     std::tie(ec, n) =
-        co_await net::async_write(stream, http::make_chunk(net::buffer(main->log())), kNoThrow);
+        co_await net::async_write(stream, http::make_chunk(net::buffer(initial)), kNoThrow);
     if (ec) co_return;
   }
   if (!main->running()) {
@@ -1040,6 +1055,23 @@ std::string NamespaceJson(const std::string& name) {
                          {"metadata", boost::json::object{{"name", name}}},
                          {"status", boost::json::object{{"phase", "Active"}}}};
   return boost::json::serialize(ns);
+}
+
+// The last `tail` lines of `log` (all of it when `tail` is empty or negative), as tailLines.
+std::string TailLines(const std::string& log, const std::string& tail) {
+  if (tail.empty() || tail[0] == '-') return log;
+  long n = std::atol(tail.c_str());
+  if (n <= 0) return "";
+  // Walk back over n line ends; the final '\n' ends the last line rather than starting one.
+  size_t pos = log.size();
+  if (pos > 0 && log[pos - 1] == '\n') --pos;
+  while (pos > 0) {
+    size_t nl = log.rfind('\n', pos - 1);
+    if (nl == std::string::npos) return log;
+    if (--n == 0) return log.substr(nl + 1);
+    pos = nl;
+  }
+  return log;
 }
 
 std::vector<std::string> PathSegments(const boost::urls::url_view& u) {
@@ -1197,6 +1229,10 @@ awaitable<Outcome> Handle(Sim& sim, Stream& stream, Request& req, const CertIden
       int timeout = 1800;
       if (q.Has("timeoutSeconds"))
         timeout = std::max(1, std::atoi(q.Get("timeoutSeconds").c_str()));
+      // Nothing ever changes here: a watch from a resourceVersion (all are "1") gets no event;
+      // one without gets the synthetic ADDED events of the current state, as the API server's.
+      const std::string rv = q.Get("resourceVersion");
+      if (!rv.empty() && rv != "0") pods.clear();
       co_await StreamWatch(sim, stream, req, pods, timeout);
       co_return Outcome::kClose;
     }
@@ -1261,11 +1297,12 @@ awaitable<Outcome> Handle(Sim& sim, Stream& stream, Request& req, const CertIden
       if (!main) {
         co_return done(co_await Reply(stream, req, http::status::ok, "", "text/plain"));
       }
+      std::string text = TailLines(main->log(), q.Get("tailLines"));
       if (q.Bool("follow")) {
-        co_await StreamLogs(sim, stream, req, main);
+        co_await StreamLogs(sim, stream, req, main, std::move(text));
         co_return Outcome::kClose;
       }
-      co_return done(co_await Reply(stream, req, http::status::ok, main->log(), "text/plain"));
+      co_return done(co_await Reply(stream, req, http::status::ok, std::move(text), "text/plain"));
     }
   }
   co_return done(co_await ReplyStatus(stream, req, 404, "NotFound",

@@ -260,14 +260,14 @@ TEST_F(SimClientsTest, AClientThatDisconnectsLeavesNoProcessBehind) {
           {"--hold", "1500", "--drop"});
   });
   bool seen = false;
-  for (int i = 0; i < 100 && !seen; ++i) {
+  for (int i = 0; i < 400 && !seen; ++i) {
     seen = !SimChildren(sleeper).empty();
     if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   client.join();
   EXPECT_TRUE(seen) << "the exec'd process never ran";
   bool gone = false;
-  for (int i = 0; i < 100 && !gone; ++i) {
+  for (int i = 0; i < 400 && !gone; ++i) {
     gone = SimChildren(sleeper).empty();
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

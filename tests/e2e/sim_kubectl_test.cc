@@ -4,10 +4,12 @@
 // an API server without the v5 translator.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -177,6 +179,27 @@ TEST_P(SimKubectlTest, AttachToATtyShell) {
       LongRun());
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.out.find("tty-42 30 90"), std::string::npos) << Describe(r);
+}
+
+TEST_P(SimKubectlTest, GetWaitAndLogs) {
+  RunResult r = Run({"get", "pods"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("demo "), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("Running"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("Completed"), std::string::npos) << Describe(r);
+  // wait lists, then watches from the list's resourceVersion.
+  r = Run({"wait", "--for=condition=Ready", "pod/demo", "--timeout=20s"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "pod/demo condition met\n") << Describe(r);
+  // Container a of multi prints "tick N" every second from the simulator's start.
+  for (int i = 0; i < 50; ++i) {
+    r = Run({"logs", "multi", "-c", "a", "--tail=1"});
+    if (r.exit_code != 0 || r.out.starts_with("tick ")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(r.out.starts_with("tick ")) << Describe(r);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << Describe(r);
 }
 
 TEST_P(SimKubectlTest, ServerErrorsReachTheUser) {
