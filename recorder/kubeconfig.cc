@@ -34,6 +34,10 @@ std::string ErrnoText(int err) {
 Result<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IOError(fmt::format("open {}: {}", path, ErrnoText(errno)));
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Status::IOError(fmt::format("read {}: {}", path, ErrnoText(EISDIR)));
+  }
   std::ostringstream data;
   data << in.rdbuf();
   if (in.bad()) return Status::IOError(fmt::format("read {}: {}", path, ErrnoText(errno)));

@@ -492,6 +492,8 @@ current-context: x
                                  "/nofile.pem: no such file or directory");
   flags_.context = "tf";
   EXPECT_EQ(LoadError(path), "open " + d + "/notoken: no such file or directory");
+  std::filesystem::create_directories(d + "/notoken");
+  EXPECT_EQ(LoadError(path), "read " + d + "/notoken: is a directory");
   flags_.context = "half";
   EXPECT_EQ(LoadError(path),
             "client-key-data or client-key must be specified for half to use the clientCert "
