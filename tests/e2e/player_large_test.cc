@@ -1,0 +1,169 @@
+// A session of a million frames exports in constant memory (peak RSS no higher than for a small
+// session, give or take a generous margin), and the export speed is printed in MB/s. A progress
+// bar appears on stderr when it is a terminal and the export takes over a second.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "test_util.h"
+#include "tests/player/test_sessions.h"
+
+extern char** environ;
+
+namespace podtape::testing {
+namespace {
+
+struct Usage {
+  int exit_code = -1;
+  long max_rss_kb = 0;
+  double seconds = 0;
+};
+
+// The peak RSS so far of a running process (VmHWM), 0 once it has exited. Read from /proc, since
+// wait4's ru_maxrss of a posix_spawn child starts from the parent's own peak.
+long PeakRssKb(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  long kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb;
+}
+
+// Runs argv with stdio on /dev/null; returns its exit code, peak RSS (sampled every 2 ms) and
+// wall time. Killed by its PID after `timeout`.
+Usage RunMeasured(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const auto start = std::chrono::steady_clock::now();
+  Usage u;
+  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0) return u;
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  struct rusage ru {};
+  while (true) {
+    u.max_rss_kb = std::max(u.max_rss_kb, PeakRssKb(pid));
+    pid_t r = wait4(pid, &status, WNOHANG, &ru);
+    if (r == pid) break;
+    if (std::chrono::steady_clock::now() - start > timeout) {
+      kill(pid, SIGKILL);
+      wait4(pid, &status, 0, &ru);
+      ADD_FAILURE() << argv[0] << " timed out";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  u.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  u.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return u;
+}
+
+constexpr char kPtyStderr[] = R"(import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b''
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(st))
+)";
+
+TEST(PlayerLarge, MillionFramesExportInConstantMemory) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  constexpr int kFrames = 1'000'000;
+  std::string small_id;
+  {
+    auto st = store::Store::Open(db);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    small_id = Record(**st, SampleMeta(), {Out(0, ""), Out(1, "small\r\n")}, 0);
+    store::SessionMeta meta = SampleMeta();
+    meta.started_at_ns += 1'000'000'000;
+    auto w = store::SessionWriter::Start(db, meta);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    char line[96];
+    for (int i = 0; i < kFrames; ++i) {
+      // ~60 bytes of output per frame, a UTF-8 character split across every pair of frames.
+      int n = std::snprintf(
+          line, sizeof line,
+          i % 2 ? "\xBC line %07d of the long session, 10 ms apart\r\n" : "output %07d \xC5", i);
+      ASSERT_TRUE((*w)->Append(int64_t{i} * 10'000'000, store::Direction::kFromServer, 1,
+                               std::string_view(line, static_cast<size_t>(n)))
+                      .ok());
+    }
+    store::SessionEnd end;
+    end.exit_code = 0;
+    ASSERT_TRUE((*w)->Finish(end).ok());
+  }
+  const Usage small = RunMeasured({PODTAPE_BINARY, "--db", db, "export", small_id,
+                                   dir.File("small.cast"), "--format", "cast-v2"},
+                                  std::chrono::seconds(60));
+  ASSERT_EQ(small.exit_code, 0);
+  const Usage big = RunMeasured(
+      {PODTAPE_BINARY, "--db", db, "export", "last", dir.File("big.cast"), "--format", "cast-v2"},
+      std::chrono::seconds(300));
+  ASSERT_EQ(big.exit_code, 0);
+  struct stat sb {};
+  ASSERT_EQ(stat(dir.File("big.cast").c_str(), &sb), 0);
+  const double mb = static_cast<double>(sb.st_size) / 1e6;
+  std::printf(
+      "[ figures  ] export cast-v2 of %d frames: %.1f MB in %.2f s = %.1f MB/s (%.0f "
+      "frames/s); peak RSS %ld KB (small session: %ld KB)\n",
+      kFrames, mb, big.seconds, mb / big.seconds, kFrames / big.seconds, big.max_rss_kb,
+      small.max_rss_kb);
+  EXPECT_LT(big.max_rss_kb, small.max_rss_kb + 32 * 1024) << "the export grew with the session";
+  // Every frame made it: 500000 joined lines plus the header.
+  RunResult lines = podtape::testing::Run({"wc", "-l", dir.File("big.cast")});
+  EXPECT_EQ(lines.out.substr(0, lines.out.find(' ')), std::to_string(kFrames + 1));
+
+  // The progress bar: stderr on a pseudo-terminal, the txt export (libvterm) of a million frames
+  // takes well over a second.
+  WriteFile(dir.File("ptyrun.py"), kPtyStderr);
+  RunOptions o;
+  o.timeout = std::chrono::milliseconds(300000);
+  const auto t0 = std::chrono::steady_clock::now();
+  RunResult bar = podtape::testing::Run({"/usr/bin/python3", dir.File("ptyrun.py"), PODTAPE_BINARY,
+                                         "--db", db, "export", "last", dir.File("big.txt")},
+                                        o);
+  const double txt_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(bar.exit_code, 0) << bar.out << bar.err;
+  ASSERT_GT(txt_s, 1.5) << "the export was too fast to show progress; make the session larger";
+  EXPECT_NE(bar.out.find("exporting ["), std::string::npos);
+  EXPECT_NE(bar.out.find("\r\x1b[K"), std::string::npos);  // erased at the end
+  // Without a terminal, nothing on stderr.
+  RunResult quiet = podtape::testing::Run(
+      {PODTAPE_BINARY, "--db", db, "export", "last", dir.File("big2.cast")}, o);
+  EXPECT_EQ(quiet.exit_code, 0);
+  EXPECT_EQ(quiet.err, "");
+}
+
+}  // namespace
+}  // namespace podtape::testing
