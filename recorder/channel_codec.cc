@@ -319,9 +319,8 @@ class ResizeHandler {
   }
   void AppendKey(sv_t s) {
     for (char c : s) {
-      if (key_len_ > kMaxKey) return;
-      key_[key_len_ < kMaxKey ? key_len_ : kMaxKey - 1] = c;
-      ++key_len_;
+      if (key_len_ < kMaxKey) key_[key_len_] = c;
+      ++key_len_;  // counts on past kMaxKey, so that a longer key matches nothing
     }
   }
   Field MatchKey() const {

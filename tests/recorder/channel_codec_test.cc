@@ -734,6 +734,9 @@ TEST(ChannelCodecResize, GoDecodingRules) {
       ElementsAre(TerminalSize{7, 0}, TerminalSize{0, 0}, TerminalSize{0, 4}, TerminalSize{0, 0}));
   // Keys that only look alike do not match.
   EXPECT_THAT(FeedAll({"{\"Widths\":7,\"Heigh\":8,\"W\":9}"}), ElementsAre(TerminalSize{0, 0}));
+  EXPECT_THAT(FeedAll({"{\"widthwidthwidth\":7,\"Height\":1}"}), ElementsAre(TerminalSize{0, 1}));
+  // Keys are compared after unescaping, as Go does.
+  EXPECT_THAT(FeedAll({"{\"W\\u0069dth\":5,\"He", "ight\":6}"}), ElementsAre(TerminalSize{5, 6}));
   EXPECT_THAT(FeedAll({"{\"Width\":0,\"Height\":65535}"}), ElementsAre(TerminalSize{0, 65535}));
 }
 
