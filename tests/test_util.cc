@@ -70,7 +70,8 @@ int DecodeWait(int status) {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/podtape-test-XXXXXX";
+  std::string tmpl =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/podtape-test-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }
@@ -193,7 +194,8 @@ std::string Server::Start(const std::vector<std::string>& argv, const RunOptions
   const std::string prefix = "listening on ";
   size_t nl = line.find('\n');
   if (nl == std::string::npos || line.compare(0, prefix.size(), prefix) != 0) {
-    error_ = "server did not print 'listening on URL' (stdout: " + line + ", stderr: " + Stderr() + ")";
+    error_ =
+        "server did not print 'listening on URL' (stdout: " + line + ", stderr: " + Stderr() + ")";
     Stop();
     return "";
   }

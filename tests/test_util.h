@@ -31,17 +31,17 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& data);
 
 struct RunResult {
-  int exit_code = -1;     // the process's exit status; 128+N when killed by signal N
-  std::string out;        // everything written to stdout
-  std::string err;        // everything written to stderr
+  int exit_code = -1;  // the process's exit status; 128+N when killed by signal N
+  std::string out;     // everything written to stdout
+  std::string err;     // everything written to stderr
   bool timed_out = false;
 };
 
 struct RunOptions {
-  std::string stdin_data;                    // written to the child's stdin, then closed
-  std::map<std::string, std::string> env;    // added to (or replacing in) the environment
-  std::vector<std::string> unset_env;        // removed from the environment
-  std::string cwd;                           // working directory; empty = inherit
+  std::string stdin_data;                     // written to the child's stdin, then closed
+  std::map<std::string, std::string> env;     // added to (or replacing in) the environment
+  std::vector<std::string> unset_env;         // removed from the environment
+  std::string cwd;                            // working directory; empty = inherit
   std::chrono::milliseconds timeout{120000};  // the child is killed (SIGKILL) past this
 };
 
