@@ -3,11 +3,12 @@
 Debian's python3-kubernetes).
 
 usage: ws_probe.py WS_URL [--protocols P1,P2 | --no-protocol] [--send HEX]... [--hold MS]
-                   [--drop] [--header 'Name: value']...
+                   [--drop] [--for MS] [--header 'Name: value']...
 
 Connects, sends each --send message (binary; hex-encoded bytes), then reads until the server
 closes. --hold waits MS milliseconds after the first frame before sending; --drop closes the TCP
-connection abruptly after the sends (no close frame). Prints one JSON object:
+connection abruptly after the sends (no close frame); --for stops reading after MS milliseconds
+and closes normally (for sessions that never end, e.g. attach to a logging process). Prints one JSON object:
 {"status": 101|HTTP status, "protocol": chosen, "frames": [{"op": "binary"|"text", "size": N, "hex": first 64 KiB}],
  "close": code|null, "eof": bool}
 """
@@ -27,6 +28,7 @@ def main():
     args = sys.argv[1:]
     url = args.pop(0)
     protocols, sends, hold_ms, drop, headers = ["v5.channel.k8s.io"], [], 0, False, []
+    for_ms = None
     while args:
         a = args.pop(0)
         if a == "--protocols":
@@ -39,6 +41,8 @@ def main():
             hold_ms = int(args.pop(0))
         elif a == "--drop":
             drop = True
+        elif a == "--for":
+            for_ms = int(args.pop(0))
         elif a == "--header":
             headers.append(args.pop(0))
         else:
@@ -54,9 +58,20 @@ def main():
     result["status"] = 101
     result["protocol"] = ws.getsubprotocol()
     first = True
+    deadline = time.monotonic() + for_ms / 1000 if for_ms else None
     try:
         while True:
-            op, data = ws.recv_data(control_frame=True)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    ws.close()
+                    break
+                ws.settimeout(left)
+            try:
+                op, data = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                ws.close()
+                break
             if op == websocket.ABNF.OPCODE_CLOSE:
                 result["close"] = int.from_bytes(data[:2], "big") if len(data) >= 2 else None
                 break

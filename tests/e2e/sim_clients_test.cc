@@ -274,6 +274,23 @@ TEST_F(SimClientsTest, AClientThatDisconnectsLeavesNoProcessBehind) {
   EXPECT_TRUE(gone) << "the exec'd process outlived its client";
 }
 
+TEST_F(SimClientsTest, AttachFansOutToEveryClient) {
+  // Container a of multi prints "tick N" every second; two clients attached at once both see it.
+  const std::string attach = Pod("multi") + "/attach?container=a&stdout=true&stderr=true";
+  json::object first;
+  std::thread other([&] { first = Probe(attach, {"--for", "3500"}); });
+  json::object second = Probe(attach, {"--for", "3500"});
+  other.join();
+  for (const json::object* r : {&first, &second}) {
+    auto frames = Frames(*r);
+    ASSERT_GE(frames.size(), 3u) << json::serialize(*r);
+    EXPECT_EQ(frames[0].second, "\x01");  // the ready frame
+    for (size_t i = 1; i < frames.size(); ++i) {
+      EXPECT_TRUE(frames[i].second.starts_with("\x01tick ")) << json::serialize(*r);
+    }
+  }
+}
+
 TEST_F(SimClientsTest, HostilePodsMisbehaveAsDocumented) {
   json::object r = Probe(Pod("hostile-unknown-channel") + "/exec?command=x&stdout=1");
   auto frames = Frames(r);
