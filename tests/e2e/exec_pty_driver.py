@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Runs a command on a fresh pseudo-terminal of a set size, for podtape's TTY tests.
 
-usage: exec_pty_driver.py COLS ROWS TIMEOUT_S [--type TEXT] [--sigterm-after S] -- ARGV...
+usage: exec_pty_driver.py COLS ROWS TIMEOUT_S [--type TEXT] [--sigterm-after S]
+                          [--resize-after S COLSxROWS] -- ARGV...
 
-Waits until the command has put the terminal in raw mode, then types TEXT (if given) and sends
-SIGTERM S seconds later (if given). Prints one JSON object: exit_code (128+N when killed by
+Waits until the command has put the terminal in raw mode, then types TEXT (if given), resizes
+the terminal S seconds later (the kernel sends SIGWINCH) and sends SIGTERM S seconds later (if
+given). Prints one JSON object: exit_code (128+N when killed by
 signal N), output (all the command wrote, latin-1 text), raw_seen, timed_out, and
 stty_before / stty_after (`stty -a` of the terminal before the run and after it).
 Every wait is bounded by TIMEOUT_S; the command is killed (SIGKILL) past it.
@@ -31,14 +33,21 @@ def main():
     dash = args.index("--")
     opts, argv = args[:dash], args[dash + 1:]
     cols, rows, timeout = int(opts[0]), int(opts[1]), float(opts[2])
-    text, sigterm_after = None, None
+    text, sigterm_after, resize = None, None, None
     i = 3
     while i < len(opts):
         if opts[i] == "--type":
             text = opts[i + 1].encode()
+            i += 2
         elif opts[i] == "--sigterm-after":
             sigterm_after = float(opts[i + 1])
-        i += 2
+            i += 2
+        elif opts[i] == "--resize-after":
+            c, r = opts[i + 2].split("x")
+            resize = (float(opts[i + 1]), int(c), int(r))
+            i += 3
+        else:
+            sys.exit("unknown option " + opts[i])
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -56,7 +65,7 @@ def main():
     deadline = time.time() + timeout
     out = b""
     raw_at = None
-    typed = termed = timed_out = False
+    typed = termed = resized = timed_out = False
     status = None
     while True:
         if raw_at is None and not (termios.tcgetattr(slave)[3] & termios.ICANON):
@@ -65,6 +74,10 @@ def main():
             time.sleep(0.2)
             os.write(master, text)
             typed = True
+        if (raw_at is not None and resize is not None and not resized
+                and time.time() - raw_at >= resize[0]):
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", resize[2], resize[1], 0, 0))
+            resized = True
         if (raw_at is not None and sigterm_after is not None and not termed
                 and time.time() - raw_at >= sigterm_after):
             os.kill(pid, signal.SIGTERM)

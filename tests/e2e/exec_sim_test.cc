@@ -55,8 +55,9 @@ pods:
 
 class Sim {
  public:
-  explicit Sim(bool tls = false, const std::string& extra_pods = "") {
-    testing::WriteFile(dir_.File("cluster.yaml"), std::string(kConfig) + extra_pods);
+  explicit Sim(bool tls = false, const std::string& extra_pods = "",
+               const std::string& header = "") {
+    testing::WriteFile(dir_.File("cluster.yaml"), header + kConfig + extra_pods);
     std::vector<std::string> argv = {PODTAPE_SIM_BINARY, "--config", dir_.File("cluster.yaml"),
                                      "--listen", "127.0.0.1:0"};
     if (tls) {
@@ -189,6 +190,25 @@ TEST(ExecSimTest, ExitCodes) {
     EXPECT_EQ(row.end.exit_code, code);
     EXPECT_EQ(row.end_reason, "completed");
   }
+}
+
+TEST(ExecSimTest, AnApiServerWithoutV5GetsV4AndStdinEndsByClosing) {
+  Sim sim(false, "", "apiServer:\n  websocketV5: false\n");
+  START_SIM(sim);
+  RunResult r = sim.Podtape({"exec", "-i", "-s", sim.url(), "demo", "-c", "c1", "--", "sh", "-c",
+                             "cat >/dev/null; echo stdin ended"},
+                            "some input\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  store::SessionRow row = sim.Last();
+  EXPECT_EQ(row.meta.protocol, "v4.channel.k8s.io");
+  auto frames = sim.Frames(row.meta.id);
+  EXPECT_EQ(Channel(frames, store::Direction::kToServer, 0), "some input\n");
+  EXPECT_EQ(Channel(frames, store::Direction::kToServer, 255), "");  // no close signal on v4
+  // Offering only v5 to such a server: 403 with an empty body, explained.
+  r = sim.Podtape({"exec", "-s", sim.url(), "--protocols", "v5.channel.k8s.io", "demo", "-c", "c1",
+                   "--", "true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("none of the offered subprotocols"), std::string::npos) << r.err;
 }
 
 TEST(ExecSimTest, DefaultContainerAsKubectl) {
@@ -408,6 +428,23 @@ TEST(ExecSimTest, TtyUnderAPseudoTerminalRecordsItsSize) {
   EXPECT_EQ(Channel(frames, store::Direction::kToServer, 4), "{\"Width\":100,\"Height\":30}\n");
   EXPECT_EQ(Channel(frames, store::Direction::kToServer, 0), "hi\r");
   EXPECT_EQ(Channel(frames, store::Direction::kFromServer, 2), "");  // no stderr with a TTY
+}
+
+TEST(ExecSimTest, WindowChangesAreSentAndRecorded) {
+  Sim sim;
+  START_SIM(sim);
+  boost::json::object v =
+      OnPty(sim, {"80", "24", "60", "--resize-after", "0.3", "120x40", "--type", "go\r"},
+            {"exec", "-it", "-s", sim.url(), "demo", "-c", "c1", "--", "sh", "-c",
+             "sleep 1; read line; stty size"});
+  ASSERT_FALSE(v.empty());
+  std::string out(v.at("output").as_string());
+  EXPECT_FALSE(v.at("timed_out").as_bool()) << out;
+  EXPECT_EQ(v.at("exit_code").as_int64(), 0) << out;
+  EXPECT_NE(out.find("40 120"), std::string::npos) << out;
+  auto frames = sim.Frames(sim.Last().meta.id);
+  EXPECT_EQ(Channel(frames, store::Direction::kToServer, 4),
+            "{\"Width\":80,\"Height\":24}\n{\"Width\":120,\"Height\":40}\n");
 }
 
 TEST(ExecSimTest, AttachSendsKubectlsTwoResizes) {
