@@ -29,6 +29,8 @@ constexpr size_t kEarlyBatchDivisor = 4;
 // Run a PASSIVE checkpoint from the writer thread once the WAL holds this many pages (automatic
 // checkpoints are off on the writer's connection, so commits never pay for one).
 constexpr int kCheckpointPages = 1000;
+// How long a writer waits for other processes' write transactions before it reports a failure.
+constexpr std::chrono::seconds kBusyGiveUp{60};
 
 // One queued item: a frame (its payload in Batch::arena) or a metadata update.
 struct Entry {
@@ -173,6 +175,20 @@ struct SessionWriter::Impl {
     return SqlStatus(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), db, what);
   }
 
+  // BEGIN IMMEDIATE, waiting out other processes' write transactions: each attempt waits up to
+  // the busy_timeout (5 s) and the store is given up on only after kBusyGiveUp. Frames stay
+  // queued meanwhile (the producer feels back-pressure, nothing is dropped).
+  Status Begin(std::string_view what) {
+    const auto give_up = SteadyClock::now() + kBusyGiveUp;
+    for (;;) {
+      int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) return Status::OK();
+      if ((rc & 0xff) != SQLITE_BUSY || SteadyClock::now() >= give_up) {
+        return SqlStatus(rc, db, what);
+      }
+    }
+  }
+
   Status Prepare() {
     PODTAPE_RETURN_IF_ERROR(insert_frame.Prepare(
         db,
@@ -223,7 +239,7 @@ struct SessionWriter::Impl {
       ins.Null(4);
     }
     BindMeta(ins, 5, meta);
-    PODTAPE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", "starting a session"));
+    PODTAPE_RETURN_IF_ERROR(Begin("starting a session"));
     Status st;
     if (shared == nullptr) {
       // A session still marked with our slot lost its writer: it no longer reads as running.
@@ -252,7 +268,7 @@ struct SessionWriter::Impl {
     bool had_frames = has_frames;
     int64_t n = frames, nbytes = bytes;
     SessionMeta meta_before = current_meta;
-    Status st = Exec("BEGIN IMMEDIATE", "starting a batch");
+    Status st = Begin("starting a batch");
     for (size_t i = 0; st.ok() && i < b.entries.size(); ++i) {
       const Entry& e = b.entries[i];
       if (e.is_meta) {
@@ -351,6 +367,7 @@ struct SessionWriter::Impl {
     Hash head = has_frames ? committed_head : ChainStart(current_meta.id);
     Hash seal = ComputeSeal(current_meta, e, head, frames);
     std::unique_lock<std::recursive_mutex> lock = LockDb();
+    PODTAPE_RETURN_IF_ERROR(Begin("writing the end of the session"));
     Stmt& s = finish_row;
     s.Int(1, session_key);
     s.Int(2, e.ended_at_ns);
@@ -378,6 +395,8 @@ struct SessionWriter::Impl {
     }
     s.Blob(13, HashBytes(seal));
     Status st = s.Run("writing the end of the session");
+    if (st.ok()) st = Exec("COMMIT", "committing the end of the session");
+    if (!st.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     if (st.ok()) st = CheckFile();
     if (st.ok() && shared == nullptr) {
       sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);

@@ -1,4 +1,5 @@
 // The session writer: batching, back-pressure, failures, and several processes on one file.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -349,6 +350,53 @@ TEST(SessionWriterProcessTest, FailOpenKeepsAcceptingAndKeepsTheChainIntact) {
   if (row->ended) {
     EXPECT_FALSE(row->end.recording_complete);
   }
+}
+
+TEST(SessionWriterProcessTest, WaitsOutAnotherProcessHoldingTheWriteLock) {
+  TempDir dir;
+  std::string db = dir.File("podtape.db");
+  SessionWriter::Options opt;
+  opt.commit_interval_ms = 5;
+  auto w = SessionWriter::Start(db, SampleMeta(), opt);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  // The child holds SQLite's WAL write lock (byte 120 of the -shm file, per SQLite's WAL
+  // format) longer than the 5 s busy_timeout, as a long transaction of another process would.
+  pid_t child = ForkChild([&] {
+    close(pipefd[0]);
+    int fd = open((db + "-shm").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) return 10;
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 120;
+    fl.l_len = 1;
+    if (fcntl(fd, F_SETLK, &fl) != 0) return 11;
+    if (write(pipefd[1], "l", 1) != 1) return 12;
+    std::this_thread::sleep_for(6500ms);
+    return 0;
+  });
+  close(pipefd[1]);
+  char c = 0;
+  bool locked = ReadByte(pipefd[0], 30s, &c);
+  close(pipefd[0]);
+  ASSERT_TRUE(locked) << "the child could not take the lock";
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE((*w)->Append(i, Direction::kFromServer, 1, PayloadFor(i, 100)).ok());
+  }
+  Status st = (*w)->Finish({});
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_GE(waited, 5s) << "the lock was not held: the test proves nothing";
+  EXPECT_EQ(WaitChild(child, 30s), 0);
+  auto store = OpenOrDie(db);
+  Result<SessionRow> row = store->Find((*w)->id());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->end_reason, "completed");
+  EXPECT_EQ(row->frames, 10);
+  EXPECT_TRUE(ReadAll(*store, row->meta.id).chain_ok);
 }
 
 }  // namespace
