@@ -20,15 +20,6 @@ std::string JoinCommand(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::string Group(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) {
-    if (!out.empty()) out += ',';
-    out += s;
-  }
-  return out;
-}
-
 // Display columns of escaped (printable) UTF-8 text: one per code point (wide characters are
 // rare in these fields; alignment is cosmetic).
 size_t Columns(std::string_view s) {
@@ -229,7 +220,7 @@ std::string FormatSessions(const std::vector<store::SessionRow>& rows, ListForma
     if (format == ListFormat::kTable) {
       for (std::string& c : cells) {
         c = EscapeForTerminal(c);
-        if (c.empty()) c = "-";
+        if (c.empty()) c.push_back('-');
       }
     }
     table.push_back(std::move(cells));
