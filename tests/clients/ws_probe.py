@@ -2,10 +2,12 @@
 """A raw WebSocket client for podtape-sim's protocol tests (websocket-client, a dependency of
 Debian's python3-kubernetes).
 
-usage: ws_probe.py WS_URL [--protocols P1,P2 | --no-protocol] [--send HEX]... [--hold MS]
+usage: ws_probe.py WS_URL [--protocols P1,P2 | --no-protocol] [--send HEX]... [--send-text S]...
+                   [--hold MS]
                    [--drop] [--for MS] [--header 'Name: value']...
 
-Connects, sends each --send message (binary; hex-encoded bytes), then reads until the server
+Connects, sends each --send message (binary; hex-encoded bytes) and --send-text message (a text
+frame), in order, after the first frame received, then reads until the server
 closes. --hold waits MS milliseconds after the first frame before sending; --drop closes the TCP
 connection abruptly after the sends (no close frame); --for stops reading after MS milliseconds
 and closes normally (for sessions that never end, e.g. attach to a logging process). Prints one JSON object:
@@ -36,7 +38,9 @@ def main():
         elif a == "--no-protocol":
             protocols = None
         elif a == "--send":
-            sends.append(bytes.fromhex(args.pop(0)))
+            sends.append((websocket.ABNF.OPCODE_BINARY, bytes.fromhex(args.pop(0))))
+        elif a == "--send-text":
+            sends.append((websocket.ABNF.OPCODE_TEXT, args.pop(0).encode()))
         elif a == "--hold":
             hold_ms = int(args.pop(0))
         elif a == "--drop":
@@ -83,8 +87,8 @@ def main():
                 first = False
                 if hold_ms:
                     time.sleep(hold_ms / 1000)
-                for s in sends:
-                    ws.send(s, opcode=websocket.ABNF.OPCODE_BINARY)
+                for opcode, payload in sends:
+                    ws.send(payload, opcode=opcode)
                 if drop:
                     ws.sock.shutdown(socket.SHUT_RDWR)
                     ws.sock.close()

@@ -200,6 +200,38 @@ TEST_F(SimClientsTest, StdinEndsOnTheV5CloseSignal) {
   EXPECT_EQ(r.at("close").as_int64(), 1000);
 }
 
+TEST_F(SimClientsTest, Base64ProtocolCarriesStdinAndOutputAsText) {
+  // "hi" as a text frame '0' + base64; head reads two bytes and exits.
+  json::object r = Probe(Pod("demo") + "/exec?command=head&command=-c&command=2&stdin=1&stdout=1",
+                         {"--protocols", "v4.base64.channel.k8s.io", "--send-text", "0aGk="});
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r.at("protocol").as_string(), "v4.base64.channel.k8s.io");
+  auto frames = Frames(r);
+  ASSERT_EQ(frames.size(), 3u) << json::serialize(r);
+  EXPECT_EQ(frames[0], std::make_pair(std::string("text"), std::string("1")));
+  EXPECT_EQ(frames[1], std::make_pair(std::string("text"), std::string("1aGk=")));
+  // base64 of {"metadata":{},"status":"Success"}
+  EXPECT_EQ(frames[2].second, "3eyJtZXRhZGF0YSI6e30sInN0YXR1cyI6IlN1Y2Nlc3MifQ==");
+}
+
+TEST_F(SimClientsTest, ResizeSplitAcrossFramesSizesTheTty) {
+  // {"Width":50,"Height":20}\n in two messages on channel 4: one JSON stream, not one per frame.
+  const std::string part1 =
+      "04"
+      "7b22576964";  // {"Wid
+  const std::string part2 =
+      "04"
+      "7468223a35302c22486569676874223a32307d0a";  // th":50,"Height":20}\n
+  json::object r = Probe(Pod("demo") + "/exec?command=stty&command=size&stdin=1&stdout=1&tty=1",
+                         {"--send", part1, "--send", part2});
+  ASSERT_FALSE(r.empty());
+  auto frames = Frames(r);
+  ASSERT_GE(frames.size(), 3u) << json::serialize(r);
+  std::string out;
+  for (size_t i = 1; i + 1 < frames.size(); ++i) out += frames[i].second.substr(1);
+  EXPECT_EQ(out, "20 50\r\n") << json::serialize(r);
+}
+
 TEST_F(SimClientsTest, ErrorsBeforeTheUpgradeAreStatusJson) {
   const std::string http = url_ + "/api/v1/namespaces/default/pods/";
   struct Case {
