@@ -51,11 +51,12 @@ Result<Child> Spawn(const SpawnOptions& o) {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "HOME=" + (o.cwd.empty() ? std::string("/") : o.cwd)};
   if (o.tty) env_strings.push_back("TERM=xterm");
-  for (const auto& [k, v] : o.env) {
-    std::erase_if(env_strings, [&](const std::string& s) {
-      return s.size() > k.size() && s.compare(0, k.size(), k) == 0 && s[k.size()] == '=';
+  for (const auto& kv : o.env) {
+    const std::string& key = kv.first;
+    std::erase_if(env_strings, [&key](const std::string& s) {
+      return s.size() > key.size() && s.compare(0, key.size(), key) == 0 && s[key.size()] == '=';
     });
-    env_strings.push_back(k + "=" + v);
+    env_strings.push_back(key + "=" + kv.second);
   }
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
