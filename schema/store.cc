@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -309,7 +310,14 @@ Result<std::vector<std::string>> FromJsonArray(std::string_view text) {
 // ---- The live lock
 // -------------------------------------------------------------------------------
 
-std::string LivePath(const std::string& db_path) { return db_path + ".live"; }
+std::string LivePath(const std::string& db_path) {
+  // Beside the real file, as SQLite puts -wal and -shm: a store reached through a symlink or a
+  // relative path shares one live-lock file with every other way of naming it.
+  char* real = realpath(db_path.c_str(), nullptr);
+  std::string base = real != nullptr ? std::string(real) : db_path;
+  free(real);
+  return base + ".live";
+}
 
 LiveSlot::~LiveSlot() { Release(); }
 

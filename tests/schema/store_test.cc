@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <regex>
@@ -562,6 +563,20 @@ TEST(StoreCheckTest, EditedFileIsCaughtByChainOrSeal) {
   c = check();
   EXPECT_EQ(c.first_bad_seq, 4);
   EXPECT_EQ(c.problem, "frame 4 does not match its hash: it or an earlier frame was changed");
+}
+
+TEST(StoreTest, RunningIsSeenThroughASymlinkToTheStore) {
+  TempDir dir;
+  std::string db = dir.File("real.db");
+  std::string link = dir.File("link.db");
+  auto w = SessionWriter::Start(db, SampleMeta());
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(symlink(db.c_str(), link.c_str()), 0);
+  auto store = OpenOrDie(link);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Find((*w)->id())->end_reason, "running");
+  ASSERT_TRUE((*w)->Finish({}).ok());
+  EXPECT_EQ(store->Find((*w)->id())->end_reason, "completed");
 }
 
 }  // namespace
