@@ -92,13 +92,18 @@ void BindMeta(Stmt& s, int first, const SessionMeta& m) {
   text(13, m.title);
   text(14, m.user);
   list(15, m.groups);
-  text(16, m.user_source.empty() ? std::string("none") : m.user_source);
+  text(16, m.user_source);
   text(17, m.kube_user);
   text(18, m.as_user);
   list(19, m.as_groups);
   text(20, m.local_user);
   text(21, m.host);
   text(22, m.recorder_version);
+}
+
+// Metadata as the row will read back, so the seal computed here matches the stored row.
+void StoredForm(SessionMeta& m) {
+  if (m.user_source.empty()) m.user_source = "none";
 }
 
 std::string_view HashBytes(const Hash& h) {
@@ -280,6 +285,7 @@ struct SessionWriter::Impl {
           std::string id = current_meta.id, kind = current_meta.kind;
           int64_t started = current_meta.started_at_ns;
           current_meta = m;
+          StoredForm(current_meta);
           current_meta.id = std::move(id);
           current_meta.kind = std::move(kind);
           current_meta.started_at_ns = started;
@@ -495,6 +501,7 @@ Result<std::unique_ptr<SessionWriter::Impl>> NewImpl(SessionMeta& meta,
     return Status::InvalidArgument("the writer's queue bound and commit interval must be positive");
   }
   if (meta.started_at_ns == 0) meta.started_at_ns = NowUnixNs();
+  StoredForm(meta);
   if (meta.id.empty()) {
     Result<std::string> id = NewUuidV7(meta.started_at_ns);
     if (!id.ok()) return id.status();

@@ -298,7 +298,11 @@ Result<std::vector<std::string>> FromJsonArray(std::string_view text) {
   std::vector<std::string> out;
   if (text.empty()) return out;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  // argv may hold bytes that are not UTF-8 (the store keeps them as given).
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::json::value v =
+      boost::json::parse(boost::json::string_view(text.data(), text.size()), ec, {}, options);
   if (ec || !v.is_array()) return Status::Corruption("a stored list is not a JSON array");
   for (const boost::json::value& e : v.get_array()) {
     if (!e.is_string()) return Status::Corruption("a stored list holds a non-string");

@@ -579,5 +579,21 @@ TEST(StoreTest, RunningIsSeenThroughASymlinkToTheStore) {
   EXPECT_EQ(store->Find((*w)->id())->end_reason, "completed");
 }
 
+TEST(StoreCheckTest, DefaultsAndBytesThatAreNotUtf8StillVerify) {
+  auto store = OpenOrDie(":memory:");
+  SessionMeta meta = SampleMeta();
+  meta.user_source = "";  // stored as "none"
+  meta.command = {"printf", std::string("\xff\xfe\"\\\n", 5)};
+  meta.groups = {};
+  std::string id = Record(*store, meta, 2);
+  Result<SessionRow> row = store->Find(id);
+  ASSERT_TRUE(row.ok()) << row.status().message();
+  EXPECT_EQ(row->meta.user_source, "none");
+  EXPECT_EQ(row->meta.command, meta.command);
+  Result<SessionCheck> c = CheckSession(*store, *row);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->intact()) << c->problem;
+}
+
 }  // namespace
 }  // namespace podtape::store
