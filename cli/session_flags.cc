@@ -53,7 +53,9 @@ void AddSessionFlags(CLI::App* cmd, SessionFlagValues* v) {
   cmd->add_option("--as", f.as_user, "user to impersonate")->type_name("USER");
   cmd->add_option("--as-group", f.as_groups, "group to impersonate (repeatable)")
       ->type_name("GROUP")
-      ->take_all();
+      ->take_all()
+      ->expected(1)
+      ->allow_extra_args(false);  // one group per --as-group: never the POD after it
 }
 
 Result<int> RunSessionCommand(SessionFlagValues* v, const Globals& globals) {
