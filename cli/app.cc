@@ -15,7 +15,7 @@ namespace {
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
 const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
                                            RegisterPlay, RegisterCat,    RegisterExport,
-                                           RegisterImport};
+                                           RegisterImport, RegisterProxy};
 
 }  // namespace
 

@@ -45,6 +45,7 @@ void RegisterPlay(CLI::App& app, Globals& globals);    // cli/play_command.cc
 void RegisterCat(CLI::App& app, Globals& globals);     // cli/cat_command.cc
 void RegisterExport(CLI::App& app, Globals& globals);  // cli/export_command.cc
 void RegisterImport(CLI::App& app, Globals& globals);  // cli/import_command.cc
+void RegisterProxy(CLI::App& app, Globals& globals);   // cli/proxy_command.cc
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
 int Main(int argc, char** argv);
