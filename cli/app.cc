@@ -15,7 +15,8 @@ namespace {
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
 const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
                                            RegisterPlay, RegisterCat,    RegisterExport,
-                                           RegisterImport, RegisterProxy};
+                                           RegisterImport, RegisterProxy, RegisterVerify,
+                                           RegisterPrune, RegisterSearch, RegisterAudit};
 
 }  // namespace
 

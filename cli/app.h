@@ -46,6 +46,10 @@ void RegisterCat(CLI::App& app, Globals& globals);     // cli/cat_command.cc
 void RegisterExport(CLI::App& app, Globals& globals);  // cli/export_command.cc
 void RegisterImport(CLI::App& app, Globals& globals);  // cli/import_command.cc
 void RegisterProxy(CLI::App& app, Globals& globals);   // cli/proxy_command.cc
+void RegisterVerify(CLI::App& app, Globals& globals);  // cli/verify_command.cc
+void RegisterPrune(CLI::App& app, Globals& globals);   // cli/prune_command.cc
+void RegisterSearch(CLI::App& app, Globals& globals);  // cli/search_command.cc
+void RegisterAudit(CLI::App& app, Globals& globals);   // cli/audit_command.cc
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
 int Main(int argc, char** argv);

@@ -1,8 +1,11 @@
 #include "cli/session_flags.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
+#include "player/search.h"
 #include "podtape_version.h"
+#include "schema/signing.h"
 
 namespace podtape::cli {
 
@@ -21,6 +24,10 @@ void AddSessionFlags(CLI::App* cmd, SessionFlagValues* v) {
   cmd->add_flag("--fail-open", o.fail_open,
                 "keep the session going when recording fails (the recording is marked "
                 "incomplete); default: end the session");
+  cmd->add_option("--sign-key", v->sign_key,
+                  "sign the session's seal with this Ed25519 private key (PEM, as 'openssl "
+                  "genpkey -algorithm ed25519' writes it); 'podtape verify --key' checks it")
+      ->type_name("FILE");
   cmd->add_option("--protocols", o.protocols,
                   "subprotocols to offer, comma-separated (default: "
                   "v5.channel.k8s.io,v4.channel.k8s.io,channel.k8s.io)")
@@ -63,12 +70,28 @@ Result<int> RunSessionCommand(SessionFlagValues* v, const Globals& globals) {
   if (v->insecure_option != nullptr && v->insecure_option->count() > 0) {
     o.flags.insecure_skip_tls_verify = v->insecure_skip_tls_verify;
   }
+  if (!v->sign_key.empty()) {
+    // Loaded before connecting: a bad key fails at once, not after the session.
+    auto key = store::Ed25519Key::LoadPrivate(v->sign_key);
+    if (!key.ok()) return key.status().WithContext("--sign-key");
+    o.sign_seal = [key = *key](const store::Hash& seal) { return key->Sign(seal); };
+  }
   auto db = ResolveDbPath(globals);
   if (!db.ok()) return db.status();
   o.db_path = *db;
   o.verbosity = globals.verbosity;
   o.version = PODTAPE_VERSION;
-  return recorder::RunRecordedSession(o);
+  Result<int> rc = recorder::RunRecordedSession(o);
+  // Index the session now that it ended (and any other ended one not indexed yet), so search
+  // and audit find it at once; they catch up themselves if this fails.
+  if (!rc.ok()) return rc;
+  if (auto store = store::Store::Open(o.db_path); store.ok()) {
+    if (Result<int> n = player::IndexPendingSessions(**store); !n.ok() && !o.quiet) {
+      std::fprintf(stderr, "warning: indexing the session failed: %s\n",
+                   n.status().message().c_str());
+    }
+  }
+  return rc;
 }
 
 }  // namespace podtape::cli

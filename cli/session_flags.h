@@ -20,6 +20,7 @@ struct SessionFlagValues {
   recorder::SessionOptions options;
   bool insecure_skip_tls_verify = false;  // copied into options.flags when given
   CLI::Option* insecure_option = nullptr;
+  std::string sign_key;  // --sign-key: Ed25519 PEM private key; empty: seals are not signed
 };
 
 // Adds -n, -c, -i, -t, -q, the connection flags, --title, --fail-open and --protocols to `cmd`.

@@ -436,7 +436,9 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
   auto start = std::chrono::steady_clock::now();
 
   // Fail closed: no store, no session.
-  auto writer_or = store::SessionWriter::Start(o.db_path, meta);
+  store::SessionWriter::Options writer_options;
+  writer_options.sign_seal = o.sign_seal;
+  auto writer_or = store::SessionWriter::Start(o.db_path, meta, writer_options);
   if (!writer_or.ok()) {
     return Status::IOError("cannot record the session: " + writer_or.status().message() +
                            "; check --db or $PODTAPE_DB");

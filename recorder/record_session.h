@@ -106,6 +106,8 @@ struct SessionOptions {
   std::string db_path;
   int verbosity = 0;
   std::string version;  // recorder version ("0.1.0")
+  // --sign-key: signs the seal at the end (store::SessionWriter::Options::sign_seal); unset: none.
+  std::function<Result<std::string>(const store::Hash& seal)> sign_seal;
   // Test hooks: 0 = defaults (5 s, 61 s).
   int64_t ping_interval_ms = 0;
   int64_t idle_timeout_ms = 0;

@@ -64,3 +64,28 @@ CREATE TABLE frames (
   hash        BLOB NOT NULL      -- SHA-256 chain hash
 );
 CREATE UNIQUE INDEX frames_session_seq ON frames(session_key, seq);
+
+-- version 2
+-- The command and output index (podtape search, audit; player/command_index.h says what a
+-- command is). Derived from the frames: not covered by the chain or the seal, rebuilt at will.
+CREATE TABLE index_lines (
+  id          INTEGER PRIMARY KEY,
+  session_key INTEGER NOT NULL,  -- sessions.session_key
+  t_ns        INTEGER NOT NULL,  -- session time (ns) of the command's Enter or the line's output
+  kind        INTEGER NOT NULL,  -- 0 command, 1 rendered output line
+  text        TEXT NOT NULL
+);
+CREATE INDEX index_lines_session ON index_lines(session_key, kind, t_ns);
+CREATE VIRTUAL TABLE index_fts USING fts5(text, content='index_lines', content_rowid='id',
+                                          tokenize='trigram');
+CREATE TRIGGER index_lines_ai AFTER INSERT ON index_lines BEGIN
+  INSERT INTO index_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER index_lines_ad AFTER DELETE ON index_lines BEGIN
+  INSERT INTO index_fts(index_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+-- Sessions whose index rows are complete (indexed once ended).
+CREATE TABLE indexed_sessions (
+  session_key INTEGER PRIMARY KEY,  -- sessions.session_key
+  indexed_at_ns INTEGER NOT NULL    -- Unix UTC ns
+);

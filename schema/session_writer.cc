@@ -222,7 +222,8 @@ struct SessionWriter::Impl {
         db,
         "UPDATE sessions SET ended_at_ns = ?2, end_reason = ?3, error = ?4, exit_code = ?5, "
         "raw_status = ?6, close_code = ?7, close_reason = ?8, recording_complete = ?9, "
-        "frames = ?10, bytes = ?11, chain_head = ?12, seal = ?13, live_slot = NULL "
+        "frames = ?10, bytes = ?11, chain_head = ?12, seal = ?13, signature = ?14, "
+        "live_slot = NULL "
         "WHERE session_key = ?1");
   }
 
@@ -372,6 +373,16 @@ struct SessionWriter::Impl {
     }
     Hash head = has_frames ? committed_head : ChainStart(current_meta.id);
     Hash seal = ComputeSeal(current_meta, e, head, frames);
+    std::string signature;
+    Status sign_status;
+    if (options.sign_seal) {
+      Result<std::string> sig = options.sign_seal(seal);
+      if (sig.ok()) {
+        signature = std::move(*sig);
+      } else {
+        sign_status = sig.status().WithContext("signing the seal");
+      }
+    }
     std::unique_lock<std::recursive_mutex> lock = LockDb();
     PODTAPE_RETURN_IF_ERROR(Begin("writing the end of the session"));
     Stmt& s = finish_row;
@@ -400,10 +411,16 @@ struct SessionWriter::Impl {
       s.Null(12);
     }
     s.Blob(13, HashBytes(seal));
+    if (signature.empty()) {
+      s.Null(14);
+    } else {
+      s.Blob(14, signature);
+    }
     Status st = s.Run("writing the end of the session");
     if (st.ok()) st = Exec("COMMIT", "committing the end of the session");
     if (!st.ok()) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     if (st.ok()) st = CheckFile();
+    if (st.ok()) st = sign_status;
     if (st.ok() && shared == nullptr) {
       sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }

@@ -30,7 +30,7 @@ namespace podtape::store {
 
 // The schema version this build writes (PRAGMA user_version). Older files are migrated on open;
 // newer ones are refused with Status::Unsupported.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class Direction : uint8_t {
   kToServer = 0,    // sent by the client: stdin, resize, close
@@ -164,6 +164,10 @@ class SessionWriter {
   struct Options {
     size_t queue_bytes = 8 << 20;      // bound on queued payload bytes; Append blocks beyond it
     int64_t commit_interval_ms = 100;  // a frame is committed at most this long after Append
+    // When set, Finish stores sign_seal(seal) in `signature` with the seal, in one transaction
+    // (--sign-key; schema/signing.h). Called once, on the writer thread; an error fails Finish
+    // and the session is left ended but unsigned.
+    std::function<Result<std::string>(const Hash& seal)> sign_seal;
   };
 
   // Opens its own connection to the file at `db_path` (not ":memory:": use the Store overload),

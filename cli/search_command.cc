@@ -1,0 +1,119 @@
+// podtape search TEXT [-n NS] [--pod P] [--container C] [--user U] [--since T] [--until T]
+//                [--commands | --output-lines] [--limit N] [--no-headers] [-o table|json|csv]
+// Finds TEXT (a substring, case-insensitive) in the commands and rendered output lines of the
+// recorded sessions, newest first; each hit gives the offset `podtape play SESSION --from` takes.
+// Exit 0 with hits, 1 without, 2 on error. Ended sessions not indexed yet are indexed first.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "cli/app.h"
+#include "player/audit.h"
+#include "player/output.h"
+#include "player/search.h"
+#include "player/time_spec.h"
+#include "schema/index_store.h"
+#include "schema/store.h"
+
+namespace podtape::cli {
+namespace {
+
+struct SearchOptions {
+  std::string text, namespace_, pod, container, user, since, until, output = "table";
+  bool commands_only = false, output_only = false, no_headers = false;
+  int limit = 50;
+};
+
+Result<int> Search(const SearchOptions& o, const Globals& globals) {
+  Result<player::ListFormat> format = player::ParseListFormat(o.output);
+  if (!format.ok()) return format.status();
+  if (o.text.empty()) return Status::InvalidArgument("nothing to search for: give TEXT");
+  if (o.limit < 0) return Status::InvalidArgument("--limit must be 0 (no limit) or more");
+  if (o.commands_only && o.output_only) {
+    return Status::InvalidArgument("--commands and --output-lines exclude each other");
+  }
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  store::IndexQuery q;
+  q.text = o.text;
+  q.limit = o.limit;
+  if (o.commands_only) q.kind = store::IndexKind::kCommand;
+  if (o.output_only) q.kind = store::IndexKind::kOutput;
+  q.filter.namespace_ = o.namespace_;
+  q.filter.pod = o.pod;
+  q.filter.container = o.container;
+  q.filter.user = o.user;
+  if (!o.since.empty()) {
+    Result<int64_t> t = player::ParseTimePoint(o.since, now);
+    if (!t.ok()) return t.status().WithContext("--since");
+    q.filter.since_ns = *t;
+  }
+  if (!o.until.empty()) {
+    Result<int64_t> t = player::ParseTimePoint(o.until, now);
+    if (!t.ok()) return t.status().WithContext("--until");
+    q.filter.until_ns = *t;
+  }
+  Result<std::string> path = ResolveDbPath(globals);
+  if (!path.ok()) return path.status();
+  auto store = store::Store::Open(*path);
+  if (!store.ok()) return store.status();
+  Result<int> indexed = player::IndexPendingSessions(**store);
+  if (!indexed.ok()) return indexed.status();
+  auto hits = store::QueryIndex(**store, q);
+  if (!hits.ok()) return hits.status();
+  std::map<std::string, store::SessionRow> sessions;
+  auto rows = player::JoinSessions(**store, *hits, &sessions);
+  if (!rows.ok()) return rows.status();
+  if (!rows->empty() || *format == player::ListFormat::kJson) {
+    player::FdSink out(1, "standard output");
+    PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatSearch(*rows, *format, !o.no_headers)));
+    PODTAPE_RETURN_IF_ERROR(out.Flush());
+  }
+  return rows->empty() ? 1 : 0;
+}
+
+// Exit 2 on error, as grep does (1 means no hit).
+Result<int> RunSearch(const SearchOptions& o, const Globals& globals) {
+  Result<int> rc = Search(o, globals);
+  if (rc.ok()) return rc;
+  std::fprintf(stderr, "error: %s\n", rc.status().message().c_str());
+  return 2;
+}
+
+}  // namespace
+
+void RegisterSearch(CLI::App& app, Globals& globals) {
+  auto o = std::make_shared<SearchOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "search", "find text in recorded commands and output; exit 0 with hits, 1 without");
+  cmd->add_option("text", o->text, "the text to find (a substring, case-insensitive)")
+      ->type_name("TEXT")
+      ->required();
+  cmd->add_option("-n,--namespace", o->namespace_, "only sessions in this namespace")
+      ->type_name("NS");
+  cmd->add_option("--pod", o->pod, "only sessions in this pod")->type_name("POD");
+  cmd->add_option("--container", o->container, "only sessions in this container")
+      ->type_name("NAME");
+  cmd->add_option("--user", o->user,
+                  "only sessions of this user (API identity, kubeconfig user, --as or local user)")
+      ->type_name("USER");
+  cmd->add_option("--since", o->since,
+                  "only sessions started since: a duration ago (90s, 2h, 30d) or RFC 3339 time")
+      ->type_name("TIME");
+  cmd->add_option("--until", o->until,
+                  "only sessions started until: a duration ago (90s, 2h, 30d) or RFC 3339 time")
+      ->type_name("TIME");
+  cmd->add_flag("--commands", o->commands_only, "search only the commands");
+  cmd->add_flag("--output-lines", o->output_only, "search only the output lines");
+  cmd->add_option("--limit", o->limit, "at most N hits, newest first (0: all; default 50)")
+      ->type_name("N");
+  cmd->add_flag("--no-headers", o->no_headers, "no header line (table and csv)");
+  cmd->add_option("-o,--output", o->output, "output format: table, json or csv")
+      ->type_name("FORMAT");
+  cmd->callback([o, &globals] { globals.run = [o, &globals] { return RunSearch(*o, globals); }; });
+}
+
+}  // namespace podtape::cli

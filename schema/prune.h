@@ -1,0 +1,22 @@
+// Removing whole sessions from a store file (podtape prune).
+#ifndef PODTAPE_SCHEMA_PRUNE_H_
+#define PODTAPE_SCHEMA_PRUNE_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "schema/status.h"
+#include "schema/store.h"
+
+namespace podtape::store {
+
+// Deletes session `session_id` (full id) with all its frames and every index row that refers to
+// it, in one transaction on a private connection to `store`'s file (file stores only). Refuses a
+// session a live writer still holds (InvalidArgument, "session ... is still running"). Returns
+// the number of frames removed; NotFound when no such session exists. The other sessions'
+// chains and seals are untouched (each covers only its own session), so they still verify.
+Result<int64_t> DeleteSession(Store& store, std::string_view session_id);
+
+}  // namespace podtape::store
+
+#endif  // PODTAPE_SCHEMA_PRUNE_H_
