@@ -91,7 +91,7 @@ Result<int> RunExport(const ExportOptions& o, const Globals& globals) {
   const std::string tmp = o.file + ".podtape-tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    return Status::IOError("cannot create " + o.file + ": " + strerror(errno));
+    return Status::IOError("cannot create " + o.file + ": " + player::ErrnoText(errno));
   }
   Status st;
   {
@@ -99,11 +99,11 @@ Result<int> RunExport(const ExportOptions& o, const Globals& globals) {
     st = player::ExportSession(**store, *row, eo, &out);
   }
   if (st.ok() && ::fsync(fd) != 0)
-    st = Status::IOError("writing " + o.file + ": " + strerror(errno));
+    st = Status::IOError("writing " + o.file + ": " + player::ErrnoText(errno));
   if (::close(fd) != 0 && st.ok())
-    st = Status::IOError("writing " + o.file + ": " + strerror(errno));
+    st = Status::IOError("writing " + o.file + ": " + player::ErrnoText(errno));
   if (st.ok() && ::rename(tmp.c_str(), o.file.c_str()) != 0) {
-    st = Status::IOError("cannot create " + o.file + ": " + strerror(errno));
+    st = Status::IOError("cannot create " + o.file + ": " + player::ErrnoText(errno));
   }
   if (!st.ok()) {
     ::unlink(tmp.c_str());

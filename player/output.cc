@@ -8,6 +8,14 @@
 namespace podtape::player {
 namespace {
 constexpr size_t kBufferBytes = 256 * 1024;
+}  // namespace
+
+std::string ErrnoText(int err) {
+  std::string text = strerror(err);
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') {
+    text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  }
+  return text;
 }
 
 FdSink::FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {
@@ -37,7 +45,7 @@ Status FdSink::WriteAll(std::string_view bytes) {
     ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::IOError(fmt::format("writing {}: {}", name_, strerror(errno)));
+      return Status::IOError(fmt::format("writing {}: {}", name_, ErrnoText(errno)));
     }
     bytes.remove_prefix(static_cast<size_t>(n));
     written_ += n;

@@ -10,6 +10,9 @@
 
 namespace podtape::player {
 
+// strerror(err) with a lower-case first letter, for one-line error messages.
+std::string ErrnoText(int err);
+
 class ByteSink {
  public:
   virtual ~ByteSink() = default;

@@ -10,6 +10,7 @@
 
 #include <atomic>
 
+#include "player/output.h"
 #include "player/playback_io.h"
 
 namespace podtape::player {
@@ -55,7 +56,7 @@ Result<std::unique_ptr<PosixPlaybackIo>> PosixPlaybackIo::Create(int in_fd, int 
   std::unique_ptr<PosixPlaybackIo> io(new PosixPlaybackIo(in_fd, out_fd));
   if (!keys || !isatty(in_fd)) return io;
   if (tcgetattr(in_fd, &g_saved) != 0) {
-    return Status::IOError(fmt::format("reading the terminal mode: {}", strerror(errno)));
+    return Status::IOError(fmt::format("reading the terminal mode: {}", ErrnoText(errno)));
   }
   struct termios raw = g_saved;
   // Keys one by one, no echo, no signals from the keyboard (Ctrl-C arrives as a key); output
@@ -73,7 +74,7 @@ Result<std::unique_ptr<PosixPlaybackIo>> PosixPlaybackIo::Create(int in_fd, int 
   g_raw_fd = in_fd;
   if (tcsetattr(in_fd, TCSAFLUSH, &raw) != 0) {
     g_raw_fd = -1;
-    return Status::IOError(fmt::format("setting the terminal to raw mode: {}", strerror(errno)));
+    return Status::IOError(fmt::format("setting the terminal to raw mode: {}", ErrnoText(errno)));
   }
   io->keys_ = true;
   io->raw_ = true;
@@ -132,7 +133,7 @@ Status PosixPlaybackIo::Write(std::string_view bytes) {
     ssize_t n = ::write(out_fd_, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::IOError(fmt::format("writing to the terminal: {}", strerror(errno)));
+      return Status::IOError(fmt::format("writing to the terminal: {}", ErrnoText(errno)));
     }
     bytes.remove_prefix(static_cast<size_t>(n));
   }
