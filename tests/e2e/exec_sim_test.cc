@@ -27,6 +27,10 @@ users:
   - name: bob
     token: bob-token
     exec: false
+  - name: ops
+    token: ops-token
+    exec: true
+    impersonate: true
 pods:
   - name: demo
     containers:
@@ -353,6 +357,27 @@ TEST(ExecSimTest, HttpsErrors) {
   EXPECT_NE(r.err.find("not valid for other.example"), std::string::npos) << r.err;
 }
 
+TEST(ExecSimTest, ImpersonationIsSentAndRecorded) {
+  Sim sim(/*tls=*/true);
+  START_SIM(sim);
+  std::string ca = sim.TlsFile("ca.crt");
+  RunResult r = sim.Podtape({"exec", "-s", sim.url(), "--certificate-authority", ca, "--token",
+                             "ops-token", "--as", "alice", "--as-group", "dev", "--as-group",
+                             "oncall", "demo", "-c", "c1", "--", "true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  store::SessionRow row = sim.Last();
+  EXPECT_EQ(row.meta.as_user, "alice");
+  EXPECT_EQ(row.meta.as_groups, (std::vector<std::string>{"dev", "oncall"}));
+  EXPECT_EQ(row.meta.user, "alice");  // the API server's answer under impersonation
+  EXPECT_EQ(row.meta.user_source, "selfsubjectreview");
+  r = sim.Podtape({"exec", "-s", sim.url(), "--certificate-authority", ca, "--token", "alice-token",
+                   "--as", "ops", "demo", "-c", "c1", "--", "true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "error: users \"ops\" is forbidden: User \"alice\" cannot impersonate resource "
+            "\"users\" in API group \"\" at the cluster scope\n");
+}
+
 TEST(ExecSimTest, SixtyFourMebibytesThroughCatBitExact) {
   Sim sim;
   START_SIM(sim);
@@ -364,7 +389,7 @@ TEST(ExecSimTest, SixtyFourMebibytesThroughCatBitExact) {
   }
   auto t0 = std::chrono::steady_clock::now();
   RunResult r = sim.Podtape({"exec", "-i", "-s", sim.url(), "demo", "-c", "c1", "--", "cat"}, data,
-                            std::chrono::seconds(300));
+                            std::chrono::seconds(480));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_FALSE(r.timed_out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
