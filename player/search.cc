@@ -1,5 +1,7 @@
 #include "player/search.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -100,9 +102,15 @@ Result<std::vector<store::IndexEntry>> BuildIndexEntries(store::Store& store,
   } else if (!plain.empty()) {
     AddLine(&lines, plain_t_ns, std::move(plain));
   }
-  commands.insert(commands.end(), std::make_move_iterator(lines.begin()),
-                  std::make_move_iterator(lines.end()));
-  return commands;
+  // One sequence in session time (the index numbers entries in this order).
+  std::vector<store::IndexEntry> all;
+  all.reserve(commands.size() + lines.size());
+  std::merge(std::make_move_iterator(commands.begin()), std::make_move_iterator(commands.end()),
+             std::make_move_iterator(lines.begin()), std::make_move_iterator(lines.end()),
+             std::back_inserter(all), [](const store::IndexEntry& a, const store::IndexEntry& b) {
+               return a.t_ns < b.t_ns;
+             });
+  return all;
 }
 
 Result<int> IndexPendingSessions(store::Store& store) {

@@ -123,13 +123,15 @@ Result<bool> WriteSessionIndex(Store& store, std::string_view session_id,
 Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
   Result<Db> db = OpenFor(store);
   if (!db.ok()) return db.status();
-  std::string sql =
-      "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_lines l "
-      "JOIN sessions s ON s.session_key = l.session_key WHERE 1";
   const bool fts = Utf8Length(q.text) >= 3;
-  if (fts) {
-    sql += " AND l.id IN (SELECT rowid FROM index_fts WHERE index_fts MATCH ?1)";
-  } else if (!q.text.empty()) {
+  // The FTS5 table drives the query in rowid order, so a LIMIT stops the scan early.
+  std::string sql =
+      fts ? "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_fts f "
+            "JOIN index_lines l ON l.id = f.rowid "
+            "JOIN sessions s ON s.session_key = l.session_key WHERE index_fts MATCH ?1"
+          : "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_lines l "
+            "JOIN sessions s ON s.session_key = l.session_key WHERE 1";
+  if (!fts && !q.text.empty()) {
     sql += " AND l.text LIKE ?1 ESCAPE '\\'";
   }
   if (q.kind) sql += " AND l.kind = ?2";
@@ -142,9 +144,8 @@ Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
   }
   if (f.since_ns) sql += " AND s.started_at_ns >= ?7";
   if (f.until_ns) sql += " AND s.started_at_ns <= ?8";
-  sql += q.newest_first
-             ? " ORDER BY s.started_at_ns DESC, s.session_key DESC, l.t_ns DESC, l.id DESC"
-             : " ORDER BY s.started_at_ns, s.session_key, l.t_ns, l.id";
+  const char* id = fts ? "f.rowid" : "l.id";
+  sql += fmt::format(" ORDER BY {} {}", id, q.newest_first ? "DESC" : "ASC");
   if (q.limit > 0) sql += fmt::format(" LIMIT {}", q.limit);
   Stmt s;
   PODTAPE_RETURN_IF_ERROR(s.Prepare(db->get(), sql));

@@ -44,9 +44,12 @@ struct IndexHit {
 struct IndexQuery {
   std::string text;  // substring to find (case-insensitive); empty: every entry
   std::optional<IndexKind> kind;
-  SessionFilter filter;      // namespace, pod, container, user, since/until; filter.limit unused
-  int limit = 0;             // 0: no limit
-  bool newest_first = true;  // by session start, then t_ns; false: oldest first
+  SessionFilter filter;  // namespace, pod, container, user, since/until; filter.limit unused
+  int limit = 0;         // 0: no limit
+  // Entries are numbered as they are indexed: sessions in the order they were indexed (when
+  // they ended, or oldest first on catch-up), each session's entries by t_ns. newest_first
+  // returns the highest numbers first (so a LIMIT reads no more than it returns); false: lowest.
+  bool newest_first = true;
 };
 
 // Entries matching `query`. A text of 3 characters or more uses the trigram FTS5 index (the text
