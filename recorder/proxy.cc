@@ -350,7 +350,9 @@ bool RelayMessage(Out& out, In& in, beast::flat_buffer& in_buffer,
       if (ec == http::error::need_buffer) ec = {};
       if (ec) return false;
       p.get().body().size = chunk.size() - p.get().body().size;
-      p.get().body().data = chunk.data();
+      // No bytes: a null buffer (need_buffer), never an empty one, which the chunked serializer
+      // would write as the last chunk "0\r\n\r\n".
+      p.get().body().data = p.get().body().size > 0 ? chunk.data() : nullptr;
       p.get().body().more = !p.is_done();
     } else {
       p.get().body().data = nullptr;

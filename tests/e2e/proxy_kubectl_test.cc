@@ -126,6 +126,19 @@ class ProxyFixture {
     return s;
   }
 
+  // Every session once `count` exist and none is running; bounded at 30 s.
+  boost::json::array AllEnded(size_t count) const {
+    boost::json::array s;
+    for (int i = 0; i < 300; ++i) {
+      s = Sessions();
+      bool running = false;
+      for (const auto& v : s) running |= v.as_object().at("end_reason") == "running";
+      if (s.size() >= count && !running) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return s;
+  }
+
   // Every session, newest first (ls -o json).
   boost::json::array Sessions() const {
     RunResult r = Podtape({"ls", "-o", "json"});
@@ -204,7 +217,7 @@ TEST(ProxyKubectl, ExecAndAttachRecordedWithIdentityOverTokenAndCertificate) {
   EXPECT_EQ(db.find("podtape-proxy-token"), std::string::npos);
 }
 
-TEST(ProxyKubectl, GetPassesThrough) {
+TEST(ProxyKubectl, GetAndWatchPassThroughAndStream) {
   ProxyFixture f;
   ASSERT_TRUE(f.ok()) << f.Why();
   for (std::string kc : {"kc-token", "kc-cert"}) {
@@ -213,6 +226,22 @@ TEST(ProxyKubectl, GetPassesThrough) {
     EXPECT_NE(r.out.find("box"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("pipe"), std::string::npos) << r.out;
   }
+  // The watch stays open for 60 s upstream; its events must come through long before.
+  auto start = std::chrono::steady_clock::now();
+  RunResult w =
+      f.Kubectl(Kubectl("1.32"), "kc-token",
+                {"get", "--raw", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=60"},
+                "", std::chrono::seconds(8));
+  EXPECT_TRUE(w.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_NE(w.out.find("\"ADDED\""), std::string::npos) << w.out << w.err;
+  EXPECT_NE(w.out.find("\"pipe2\""), std::string::npos) << w.out << w.err;
+  // kubectl get -w: the pod, then a watch that stays open.
+  RunResult gw = f.Kubectl(Kubectl("1.32"), "kc-cert", {"get", "pod", "box", "-w"}, "",
+                           std::chrono::seconds(6));
+  EXPECT_TRUE(gw.timed_out);
+  EXPECT_NE(gw.out.find("box"), std::string::npos) << gw.out << gw.err;
+  EXPECT_EQ(gw.err.find("error"), std::string::npos) << gw.err;
   EXPECT_TRUE(f.Sessions().empty());
 }
 
@@ -295,7 +324,7 @@ TEST(ProxyKubectl, ConcurrentSessionsRecordedBitExact) {
     EXPECT_EQ(results[i].exit_code, 0) << results[i].err;
     EXPECT_TRUE(results[i].out == expect.out) << "session " << i << " output differs";
   }
-  boost::json::array s = f.Sessions();
+  boost::json::array s = f.AllEnded(kSessions);
   ASSERT_EQ(s.size(), static_cast<size_t>(kSessions));
   for (const auto& v : s) {
     const boost::json::object& row = v.as_object();
