@@ -13,15 +13,16 @@ namespace {
 // One Register function per subcommand that works, in the order --help lists them. Each is
 // defined in its own cli/<name>_command.cc and declared in cli/app.h.
 using RegisterFn = void (*)(CLI::App& app, Globals& globals);
-const std::vector<RegisterFn> kCommands = {RegisterExec, RegisterAttach, RegisterLs,
-                                           RegisterPlay, RegisterCat,    RegisterExport,
-                                           RegisterImport, RegisterProxy, RegisterVerify,
-                                           RegisterPrune, RegisterSearch, RegisterAudit};
+const std::vector<RegisterFn> kCommands = {
+    RegisterExec,   RegisterAttach, RegisterLs,    RegisterPlay,   RegisterCat,
+    RegisterExport, RegisterImport, RegisterProxy, RegisterVerify, RegisterPrune,
+    RegisterSearch, RegisterAudit,  RegisterIndex};
 
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"podtape records Kubernetes exec and attach sessions into SQLite and plays them back."};
+  CLI::App app{
+      "podtape records Kubernetes exec and attach sessions into SQLite and plays them back."};
   app.name("podtape");
   app.set_version_flag("--version", std::string("podtape ") + PODTAPE_VERSION);
   app.require_subcommand(0, 1);
@@ -31,7 +32,8 @@ int Main(int argc, char** argv) {
                  "SQLite store (default: $PODTAPE_DB, else "
                  "$XDG_DATA_HOME/podtape/podtape.db, else ~/.local/share/podtape/podtape.db)")
       ->type_name("PATH");
-  app.add_option("-v,--v", globals.verbosity, "log level as kubectl: 0 quiet ... 6 requests ... 9 wire")
+  app.add_option("-v,--v", globals.verbosity,
+                 "log level as kubectl: 0 quiet ... 6 requests ... 9 wire")
       ->type_name("N");
   for (RegisterFn add : kCommands) add(app, globals);
   // Global flags work before or after the subcommand, as in kubectl.

@@ -50,6 +50,11 @@ void RegisterVerify(CLI::App& app, Globals& globals);  // cli/verify_command.cc
 void RegisterPrune(CLI::App& app, Globals& globals);   // cli/prune_command.cc
 void RegisterSearch(CLI::App& app, Globals& globals);  // cli/search_command.cc
 void RegisterAudit(CLI::App& app, Globals& globals);   // cli/audit_command.cc
+void RegisterIndex(CLI::App& app, Globals& globals);   // cli/index_command.cc
+
+// Starts `podtape --db DB_PATH index --background` detached; returns at once
+// (cli/index_command.cc).
+void StartBackgroundIndexer(const std::string& db_path);
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.
 int Main(int argc, char** argv);

@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "player/search.h"
 #include "podtape_version.h"
 #include "schema/signing.h"
 
@@ -82,15 +81,9 @@ Result<int> RunSessionCommand(SessionFlagValues* v, const Globals& globals) {
   o.verbosity = globals.verbosity;
   o.version = PODTAPE_VERSION;
   Result<int> rc = recorder::RunRecordedSession(o);
-  // Index the session now that it ended (and any other ended one not indexed yet), so search
-  // and audit find it at once; they catch up themselves if this fails.
-  if (!rc.ok()) return rc;
-  if (auto store = store::Store::Open(o.db_path); store.ok()) {
-    if (Result<int> n = player::IndexPendingSessions(**store); !n.ok() && !o.quiet) {
-      std::fprintf(stderr, "warning: indexing the session failed: %s\n",
-                   n.status().message().c_str());
-    }
-  }
+  // Index the session (and any other ended one not indexed yet) in a detached process, so a
+  // large session never delays the exit; search and audit catch up on anything still pending.
+  if (rc.ok()) StartBackgroundIndexer(o.db_path);
   return rc;
 }
 

@@ -34,7 +34,9 @@ class [[nodiscard]] Status {
 
   Status() = default;
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status Protocol(std::string msg) { return {Code::kProtocol, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
@@ -67,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return value_.has_value(); }
@@ -88,10 +90,10 @@ class [[nodiscard]] Result {
 }  // namespace podtape
 
 // Returns from the enclosing function when `expr` (a Status) is not OK.
-#define PODTAPE_RETURN_IF_ERROR(expr)        \
-  do {                                       \
-    ::podtape::Status _st = (expr);          \
-    if (!_st.ok()) return _st;               \
+#define PODTAPE_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::podtape::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #endif  // PODTAPE_SCHEMA_STATUS_H_

@@ -1,0 +1,75 @@
+// podtape index [--background]
+//
+// Builds the search index (commands and output lines) of every ended session not indexed yet.
+// exec and attach start it detached when a session ends (--background: lowest CPU priority, no
+// output), so indexing never delays the user's exit; search and audit catch up themselves on
+// anything still pending, and several indexers at once index each session once.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/app.h"
+#include "player/search.h"
+#include "schema/store.h"
+
+extern char** environ;
+
+namespace podtape::cli {
+namespace {
+
+struct IndexOptions {
+  bool background = false;
+};
+
+Result<int> RunIndex(const IndexOptions& opts, const Globals& globals) {
+  if (opts.background) setpriority(PRIO_PROCESS, 0, 19);
+  auto db = ResolveDbPath(globals);
+  if (!db.ok()) return db.status();
+  auto store = store::Store::Open(*db);
+  if (!store.ok()) return store.status();
+  Result<int> n = player::IndexPendingSessions(**store);
+  if (!n.ok()) return n.status().WithContext("indexing");
+  if (!opts.background) std::printf("indexed %d session%s\n", *n, *n == 1 ? "" : "s");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterIndex(CLI::App& app, Globals& globals) {
+  auto opts = std::make_shared<IndexOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "index", "build the search index of ended sessions not indexed yet (search does it too)");
+  cmd->add_flag("--background", opts->background,
+                "run at the lowest CPU priority and print nothing (what exec and attach use)");
+  cmd->callback(
+      [opts, &globals] { globals.run = [opts, &globals] { return RunIndex(*opts, globals); }; });
+}
+
+void StartBackgroundIndexer(const std::string& db_path) {
+  // A fresh process (not a fork of this multi-threaded one), in its own session, with stdio on
+  // /dev/null so it holds no pipe of the caller's open; nobody waits for it.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  for (int fd = 0; fd <= 2; ++fd) {
+    posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  std::string self = "/proc/self/exe";
+  char* argv[] = {const_cast<char*>("podtape"),       const_cast<char*>("--db"),
+                  const_cast<char*>(db_path.c_str()), const_cast<char*>("index"),
+                  const_cast<char*>("--background"),  nullptr};
+  pid_t pid = 0;
+  posix_spawn(&pid, self.c_str(), &actions, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+}
+
+}  // namespace podtape::cli
