@@ -14,6 +14,7 @@ podtape=$root/$build/cli/podtape
 sim=$root/$build/samples/podtape-sim
 
 work=$(mktemp -d /tmp/podtape-demo-XXXXXX)
+out=$root/build/demo
 sim_pid=
 cleanup() {
   if [ -n "$sim_pid" ]; then
@@ -24,24 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cat >"$work/cluster.yaml" <<'YAML'
-httpUser: alice
-users:
-  - name: alice
-    token: alice-token
-    groups: [dev]
-    exec: true
-pods:
-  - name: demo
-    namespace: default
-    containers:
-      - name: app
-      - name: sidecar
-YAML
 
 # The simulator prints "listening on URL" as its first line; read it, bounded in time.
 mkfifo "$work/sim.out"
-"$sim" --config "$work/cluster.yaml" --listen 127.0.0.1:0 >"$work/sim.out" 2>"$work/sim.err" &
+"$sim" --config "$root/samples/cluster.yaml" --listen 127.0.0.1:0 >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
 exec 3<"$work/sim.out"
 if ! read -r -t 20 line <&3; then
@@ -59,10 +46,10 @@ unset KUBECONFIG PODTAPE_DB
 
 echo
 echo "== 1. an interactive TTY session, typed on a 100x30 pseudo-terminal:"
-echo "   podtape exec -it demo -c app -- sh"
+echo "   podtape exec -it demo -- sh"
 /usr/bin/python3 "$root/tests/e2e/exec_pty_driver.py" 100 30 30 \
   --type $'echo hello from a tty\rstty size\rexit 3\r' -- \
-  "$podtape" --db "$db" exec -it -s "$url" demo -c app -- sh >"$work/tty.json"
+  "$podtape" --db "$db" exec -it -s "$url" demo -- sh >"$work/tty.json"
 /usr/bin/python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -73,33 +60,50 @@ print("   exit status %d (the remote shell said: exit 3); terminal restored: %s"
 ' "$work/tty.json"
 
 echo
-echo "== 2. a plain session with stdin (no TTY), default container chosen as kubectl does:"
-echo "   printf 'line one\\nline two\\n' | podtape exec -i demo -- sh -c 'sort -r; echo done >&2'"
+echo "== 2. a plain session with stdin (no TTY); no -c: the container named by the pod's default-container annotation, as kubectl picks it:"
+echo "   printf 'line one\\nline two\\n' | podtape exec -i multi -- sh -c 'sort -r; echo done >&2'"
 printf 'line one\nline two\n' |
-  "$podtape" --db "$db" exec -i -s "$url" demo -- sh -c 'sort -r; echo done >&2' |
+  "$podtape" --db "$db" exec -i -s "$url" multi -- sh -c 'sort -r; echo done >&2' 2>&1 |
   sed 's/^/   | /'
 
 echo
-echo "== what was recorded ($db):"
-if "$podtape" ls --help >/dev/null 2>&1; then
-  "$podtape" --db "$db" ls
-else
-  sqlite3 -header -column "$db" \
-    "SELECT substr(id, 25) AS id_tail, kind, pod, container, protocol, user, user_source,
-            tty, exit_code, end_reason FROM sessions ORDER BY started_at_ns"
-fi
+echo "== what was recorded: podtape ls"
+"$podtape" --db "$db" ls
+# ls is newest first: the TTY session is the last row.
+first=$("$podtape" --db "$db" ls -o json |
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[-1]["short_id"])')
+
 echo
-echo "== the frames of the TTY session (direction 0 = to the server, 1 = from it):"
+echo "== the frames of the TTY session in SQLite (direction 0 = to the server, 1 = from it):"
 sqlite3 -header -column "$db" \
   "SELECT seq, printf('%.3f', t_ns / 1e9) AS t_s, direction AS dir, channel AS ch,
           length(payload) AS bytes, replace(replace(substr(CAST(payload AS TEXT), 1, 40),
           char(13), '\r'), char(10), '\n') AS payload
    FROM frames WHERE session_key = (SELECT min(session_key) FROM sessions) ORDER BY seq"
-if "$podtape" play --help >/dev/null 2>&1 && "$podtape" export --help >/dev/null 2>&1; then
-  echo
-  echo "== the TTY session as a transcript (podtape export --format txt):"
-  first=$(sqlite3 "$db" "SELECT id FROM sessions ORDER BY started_at_ns LIMIT 1")
-  "$podtape" --db "$db" export "$first" --format txt | sed 's/^/   | /' || true
-fi
+
 echo
-echo "== done; the simulator is stopped and $work removed"
+echo "== podtape play $first -s 4   (replayed at 4x with its recorded timing)"
+"$podtape" --db "$db" play "$first" -s 4 </dev/null | cat
+echo
+
+echo
+echo "== podtape export: asciicast v3, v2 and a self-contained html page, kept in $out"
+mkdir -p "$out"
+"$podtape" --db "$db" export "$first" "$out/tty.cast"
+"$podtape" --db "$db" export "$first" "$out/tty-v2.cast" --format cast-v2
+"$podtape" --db "$db" export "$first" "$out/tty.html"
+ls -l "$out" | sed 's/^/   /'
+echo "   first lines of tty.cast:"
+head -n 4 "$out/tty.cast" | sed 's/^/   | /'
+
+echo
+echo "== the TTY session as a transcript (podtape export --format txt):"
+"$podtape" --db "$db" export "$first" --format txt | sed 's/^/   | /'
+
+echo
+echo "== podtape audit (one row per command) and podtape verify (hash chains and seals):"
+"$podtape" --db "$db" audit | sed 's/^/   /'
+"$podtape" --db "$db" verify | sed 's/^/   /'
+
+echo
+echo "== done; the simulator is stopped, the exports are in $out"
