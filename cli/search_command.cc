@@ -4,16 +4,15 @@
 // recorded sessions, newest first; each hit gives the offset `podtape play SESSION --from` takes.
 // Exit 0 with hits, 1 without, 2 on error. Ended sessions not indexed yet are indexed first.
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 
 #include "cli/app.h"
+#include "cli/filter_flags.h"
 #include "player/audit.h"
 #include "player/output.h"
 #include "player/search.h"
-#include "player/time_spec.h"
 #include "schema/index_store.h"
 #include "schema/store.h"
 
@@ -21,7 +20,9 @@ namespace podtape::cli {
 namespace {
 
 struct SearchOptions {
-  std::string text, namespace_, pod, container, user, since, until, output = "table";
+  std::string text;
+  FilterFlags filter;
+  std::string output = "table";
   bool commands_only = false, output_only = false, no_headers = false;
   int limit = 50;
 };
@@ -34,28 +35,14 @@ Result<int> Search(const SearchOptions& o, const Globals& globals) {
   if (o.commands_only && o.output_only) {
     return Status::InvalidArgument("--commands and --output-lines exclude each other");
   }
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
   store::IndexQuery q;
   q.text = o.text;
   q.limit = o.limit;
   if (o.commands_only) q.kind = store::IndexKind::kCommand;
   if (o.output_only) q.kind = store::IndexKind::kOutput;
-  q.filter.namespace_ = o.namespace_;
-  q.filter.pod = o.pod;
-  q.filter.container = o.container;
-  q.filter.user = o.user;
-  if (!o.since.empty()) {
-    Result<int64_t> t = player::ParseTimePoint(o.since, now);
-    if (!t.ok()) return t.status().WithContext("--since");
-    q.filter.since_ns = *t;
-  }
-  if (!o.until.empty()) {
-    Result<int64_t> t = player::ParseTimePoint(o.until, now);
-    if (!t.ok()) return t.status().WithContext("--until");
-    q.filter.until_ns = *t;
-  }
+  Result<store::SessionFilter> filter = ToSessionFilter(o.filter, WallNowNs());
+  if (!filter.ok()) return filter.status();
+  q.filter = *filter;
   Result<std::string> path = ResolveDbPath(globals);
   if (!path.ok()) return path.status();
   auto store = store::Store::Open(*path);
@@ -92,20 +79,7 @@ void RegisterSearch(CLI::App& app, Globals& globals) {
   cmd->add_option("text", o->text, "the text to find (a substring, case-insensitive)")
       ->type_name("TEXT")
       ->required();
-  cmd->add_option("-n,--namespace", o->namespace_, "only sessions in this namespace")
-      ->type_name("NS");
-  cmd->add_option("--pod", o->pod, "only sessions in this pod")->type_name("POD");
-  cmd->add_option("--container", o->container, "only sessions in this container")
-      ->type_name("NAME");
-  cmd->add_option("--user", o->user,
-                  "only sessions of this user (API identity, kubeconfig user, --as or local user)")
-      ->type_name("USER");
-  cmd->add_option("--since", o->since,
-                  "only sessions started since: a duration ago (90s, 2h, 30d) or RFC 3339 time")
-      ->type_name("TIME");
-  cmd->add_option("--until", o->until,
-                  "only sessions started until: a duration ago (90s, 2h, 30d) or RFC 3339 time")
-      ->type_name("TIME");
+  AddFilterFlags(cmd, &o->filter);
   cmd->add_flag("--commands", o->commands_only, "search only the commands");
   cmd->add_flag("--output-lines", o->output_only, "search only the output lines");
   cmd->add_option("--limit", o->limit, "at most N hits, newest first (0: all; default 50)")
