@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "player/command_index.h"
 #include "player/frame_events.h"
 #include "player/txt_render.h"
 #include "player/web_assets.h"
@@ -12,29 +13,6 @@ namespace {
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// The command line as one string, arguments with blanks or quotes single-quoted as a shell would
-// need them.
-std::string JoinCommand(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const std::string& a : argv) {
-    if (!out.empty()) out += ' ';
-    if (!a.empty() && a.find_first_of(" \t\n'\"\\$`;&|<>*?()[]{}!#~") == std::string::npos) {
-      out += a;
-      continue;
-    }
-    out += '\'';
-    for (char c : a) {
-      if (c == '\'') {
-        out += "'\\''";
-      } else {
-        out += c;
-      }
-    }
-    out += '\'';
-  }
-  return out;
 }
 
 std::string HtmlEscape(std::string_view s) {
@@ -94,7 +72,7 @@ CastHeader HeaderFor(const store::SessionRow& row, std::optional<double> idle_ti
     h.rows = row.meta.term_rows;
   }
   h.timestamp_s = row.meta.started_at_ns / 1'000'000'000;
-  h.command = JoinCommand(row.meta.command);
+  h.command = JoinArgv(row.meta.command);
   h.title = row.meta.title;
   h.term_type = row.meta.term_type;
   if (!row.meta.command.empty()) {

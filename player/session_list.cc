@@ -11,6 +11,7 @@
 namespace podtape::player {
 namespace {
 
+// The argv as ls shows it: joined with spaces, unquoted (audit and exports quote it).
 std::string JoinCommand(const std::vector<std::string>& argv) {
   std::string out;
   for (const std::string& a : argv) {
@@ -40,6 +41,8 @@ std::optional<int64_t> DurationNs(const store::SessionRow& row, int64_t now_ns) 
   return std::nullopt;  // interrupted: its end is unknown
 }
 
+}  // namespace
+
 std::string CsvField(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string out = "\"";
@@ -50,8 +53,6 @@ std::string CsvField(std::string_view s) {
   out += '"';
   return out;
 }
-
-}  // namespace
 
 Result<ListFormat> ParseListFormat(std::string_view name) {
   if (name == "table" || name == "wide") return ListFormat::kTable;

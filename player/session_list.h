@@ -35,6 +35,10 @@ std::string FormatSessions(const std::vector<store::SessionRow>& rows, ListForma
 // doubled so the escapes cannot be faked.
 std::string EscapeForTerminal(std::string_view text);
 
+// One CSV field as RFC 4180 writes it: quoted when it holds a comma, quote or line break,
+// quotes doubled.
+std::string CsvField(std::string_view s);
+
 // "1h02m03s", "4m05s", "12.3s".
 std::string FormatDuration(int64_t ns);
 
