@@ -176,7 +176,10 @@ Status MergeList(const ConfigFile& file, const char* list_key, const char* body_
     if (!seen.emplace(n, true).second) {
       return FileError(file.path, fmt::format("duplicate name \"{}\" in {}", n, list_key));
     }
-    into.try_emplace(n, Entry{item[body_key], &file});
+    // An entry without its body map ("- name: x" alone) is an empty one; yaml-cpp's node for a
+    // missing key throws on any use but IsDefined.
+    YAML::Node body = item[body_key];
+    into.try_emplace(n, Entry{body.IsDefined() ? body : YAML::Node(), &file});
   }
   return Status::OK();
 }
