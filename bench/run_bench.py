@@ -64,10 +64,11 @@ def percentile(xs, p):
 
 
 class Timed:
-    """Wall time (s), peak RSS (KiB, of the process itself) and exit code of one command."""
+    """Wall time (s), CPU time (user+system s), peak RSS (KiB), both of the process itself, and
+    the exit code of one command."""
 
-    def __init__(self, wall, maxrss_kib, code, err):
-        self.wall, self.maxrss_kib, self.code, self.err = wall, maxrss_kib, code, err
+    def __init__(self, wall, cpu, maxrss_kib, code, err):
+        self.wall, self.cpu, self.maxrss_kib, self.code, self.err = wall, cpu, maxrss_kib, code, err
 
 
 def timed(argv, env, timeout_s, stdout=subprocess.DEVNULL):
@@ -86,7 +87,7 @@ def timed(argv, env, timeout_s, stdout=subprocess.DEVNULL):
         err.seek(0)
         text = err.read().decode(errors="replace")
     code = p.returncode if p.returncode >= 0 else 128 - p.returncode
-    return Timed(wall, ru.ru_maxrss, code, text)
+    return Timed(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, code, text)
 
 
 def check(r, what):
@@ -363,7 +364,7 @@ users:
     def throughput(self, kind, fname):
         """podtape exec vs kubectl exec of `cat FILE`; keeps the first podtape database."""
         path = os.path.join(self.data, fname)
-        pt, kc, ratios, rss_p, rss_k = [], [], [], [], []
+        pt, kc, ratios, rss_p, rss_k, cpu_p, cpu_k = [], [], [], [], [], [], []
         keep_db = None
         for i in range(self.a.runs):
             db = self.new_db(kind)
@@ -373,10 +374,13 @@ users:
             pt.append(p.wall)
             kc.append(k.wall)
             ratios.append(p.wall / k.wall)
+            cpu_p.append(p.cpu)
+            cpu_k.append(k.cpu)
             rss_p.append(p.maxrss_kib / 1024)
             rss_k.append(k.maxrss_kib / 1024)
-            log(f"  {kind} run {i + 1}: podtape {p.wall:.3f} s ({p.maxrss_kib // 1024} MiB), "
-                f"kubectl {k.wall:.3f} s ({k.maxrss_kib // 1024} MiB)")
+            log(f"  {kind} run {i + 1}: podtape {p.wall:.3f} s (CPU {p.cpu:.2f} s, "
+                f"{p.maxrss_kib // 1024} MiB), kubectl {k.wall:.3f} s (CPU {k.cpu:.2f} s, "
+                f"{k.maxrss_kib // 1024} MiB)")
             if keep_db is None:
                 keep_db = db
             else:
@@ -387,7 +391,8 @@ users:
         self.add(f"exec {mib} MiB {kind}, s (kubectl exec)", median(pt), median(kc), r,
                  f"<= {target}x", r <= target)
         self.notes.append(f"exec {kind}: podtape {mib / median(pt):.0f} MiB/s, kubectl "
-                          f"{mib / median(kc):.0f} MiB/s")
+                          f"{mib / median(kc):.0f} MiB/s; CPU time of the client: podtape "
+                          f"{median(cpu_p):.2f} s, kubectl {median(cpu_k):.2f} s")
         return keep_db, median(rss_p), median(rss_k)
 
     def throughput_proxy(self, kind, fname):
