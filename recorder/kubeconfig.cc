@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -440,7 +441,9 @@ Result<std::chrono::milliseconds> ParseRequestTimeout(std::string_view text) {
       scale = 3600e9;
     else
       return invalid;
-    total_ns += std::stold(number) * scale;
+    // strtold, not stold: a number out of long double's range is an invalid timeout (HUGE_VALL
+    // fails the bound below), not a std::out_of_range thrown out of the loader.
+    total_ns += std::strtold(number.c_str(), nullptr) * scale;
   }
   if (total_ns > 1e18L) return invalid;
   // A positive duration under 1 ms is not "no timeout": round up.
