@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -236,6 +238,127 @@ void Server::Stop() {
 }
 
 std::string Server::Stderr() const { return stderr_path_.empty() ? "" : ReadFile(stderr_path_); }
+
+struct Process::Streams {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string out, err;
+  bool out_closed = false, err_closed = false;
+  std::thread out_reader, err_reader;
+};
+
+namespace {
+void DrainInto(int fd, Process::Streams* s, bool is_out) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    std::lock_guard lock(s->mu);
+    if (n <= 0) {
+      (is_out ? s->out_closed : s->err_closed) = true;
+      s->cv.notify_all();
+      break;
+    }
+    (is_out ? s->out : s->err).append(buf, static_cast<size_t>(n));
+    s->cv.notify_all();
+  }
+  close(fd);
+}
+}  // namespace
+
+Process::~Process() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(30));
+  }
+}
+
+bool Process::Start(const std::vector<std::string>& argv, const RunOptions& options) {
+  signal(SIGPIPE, SIG_IGN);
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return false;
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return false;
+  }
+  pid_ = Spawn(argv, options, -1, out_pipe[1], err_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  streams_ = std::make_shared<Streams>();
+  std::shared_ptr<Streams> s = streams_;  // each reader keeps it alive, even when detached
+  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  s->out_reader = std::thread([out_fd, s] { DrainInto(out_fd, s.get(), true); });
+  s->err_reader = std::thread([err_fd, s] { DrainInto(err_fd, s.get(), false); });
+  return pid_ > 0;
+}
+
+bool Process::WaitForStdout(const std::string& text, std::chrono::milliseconds timeout) {
+  if (!streams_) return false;
+  std::unique_lock lock(streams_->mu);
+  streams_->cv.wait_for(lock, timeout, [&] {
+    return streams_->out.find(text) != std::string::npos || streams_->out_closed;
+  });
+  return streams_->out.find(text) != std::string::npos;
+}
+
+void Process::Signal(int signo) {
+  if (pid_ > 0) kill(pid_, signo);
+}
+
+int Process::Wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto deadline = Clock::now() + timeout;
+  int status = 0;
+  int code = -1;
+  for (;;) {
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      code = DecodeWait(status);
+      break;
+    }
+    if (r < 0 && errno != EINTR) break;
+    if (Clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid_ = -1;
+  // The pipes close once the process and anything it started that kept them are gone: bounded.
+  {
+    std::unique_lock lock(streams_->mu);
+    streams_->cv.wait_until(lock, Clock::now() + std::chrono::seconds(10),
+                            [&] { return streams_->out_closed && streams_->err_closed; });
+  }
+  for (std::thread* t : {&streams_->out_reader, &streams_->err_reader}) {
+    if (!t->joinable()) continue;
+    bool closed;
+    {
+      std::lock_guard lock(streams_->mu);
+      closed = t == &streams_->out_reader ? streams_->out_closed : streams_->err_closed;
+    }
+    if (closed) {
+      t->join();
+    } else {
+      t->detach();  // a grandchild keeps the pipe open; the shared Streams outlive the thread
+    }
+  }
+  return code;
+}
+
+std::string Process::Stdout() const {
+  if (!streams_) return "";
+  std::lock_guard lock(streams_->mu);
+  return streams_->out;
+}
+
+std::string Process::Stderr() const {
+  if (!streams_) return "";
+  std::lock_guard lock(streams_->mu);
+  return streams_->err;
+}
 
 std::string KubectlDir() {
   RunResult r = Run({"sh", "-c", "readlink -f \"$(command -v kubectl)\""});

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,35 @@ class Server {
   std::string error_;
   std::string stderr_path_;
   int stdout_fd_ = -1;
+};
+
+// A child process started in the background with its stdout and stderr collected (a reader
+// thread each), for tests that must act while it runs: wait for some output, signal it, wait for
+// its end. The destructor sends SIGKILL (by PID) and reaps it if it is still running.
+class Process {
+ public:
+  Process() = default;
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  // Starts argv (looked up on PATH); stdin is /dev/null. False when fork/pipes fail.
+  bool Start(const std::vector<std::string>& argv, const RunOptions& options = {});
+  // Waits until stdout contains `text`, or the process closes stdout, or `timeout`. True if found.
+  bool WaitForStdout(const std::string& text, std::chrono::milliseconds timeout);
+  void Signal(int signo);  // to this process only
+  // Waits for the exit (bounded) and for both output streams to close; the exit code as in
+  // RunResult (128+N when killed by signal N), or -1 when still running after `timeout` (then it
+  // is killed with SIGKILL and reaped).
+  int Wait(std::chrono::milliseconds timeout);
+  std::string Stdout() const;
+  std::string Stderr() const;
+  pid_t pid() const { return pid_; }
+
+  struct Streams;  // test_util.cc
+
+ private:
+  pid_t pid_ = -1;
+  std::shared_ptr<Streams> streams_;
 };
 
 // The folder of the real kubectl binary behind `kubectl` on the PATH (where kubectl.1.27 ...
