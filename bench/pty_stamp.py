@@ -34,6 +34,7 @@ class PtyRun:
         self.exit_code = -1
         self.timed_out = False
         self.maxrss_kib = 0
+        self.cpu = 0.0  # user + system seconds of the command itself
         self.bytes = 0
         self.markers = []  # (marker number, arrival ns), in arrival order; first sighting only
         self.head = b""  # the first 4 KiB of output (for error messages)
@@ -102,6 +103,7 @@ def run(argv, timeout_s=120.0, null_stdout=False, env=None, rows=24, cols=80):
     _, status, rusage = os.wait4(pid, 0)
     result.end_ns = time.monotonic_ns()
     result.maxrss_kib = rusage.ru_maxrss
+    result.cpu = rusage.ru_utime + rusage.ru_stime
     result.exit_code = (128 + os.WTERMSIG(status)) if os.WIFSIGNALED(status) else os.WEXITSTATUS(
         status)
     return result

@@ -269,6 +269,7 @@ class Bench:
         self.proxy = None
         self.proxy_stderr = None
         self.dbn = 0
+        self.proxy_sessions = 0
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -400,6 +401,8 @@ users:
         via, direct, ratios = [], [], []
         for i in range(self.a.runs):
             p = self.kubectl(self.proxy_kubeconfig, ["cat", path], 600)
+            self.proxy_sessions += 1
+            self.settle_proxy()
             d = self.kubectl(self.kubeconfig, ["cat", path], 600)
             via.append(p.wall)
             direct.append(d.wall)
@@ -410,6 +413,25 @@ users:
         r = median(ratios)
         self.add(f"kubectl via podtape proxy {self.a.mib} MiB {kind}, s (direct)", median(via),
                  median(direct), r, f"<= {target}x", r <= target)
+
+    def settle_proxy(self):
+        """Waits (bounded, not timed) until the proxy has ended every session it recorded, and
+        stops a background indexer it may have started, so neither overlaps the next run."""
+        t0 = time.perf_counter()
+        while True:
+            con = sqlite3.connect(f"file:{self.proxy_db}?mode=ro", uri=True, timeout=30)
+            try:
+                n, running = con.execute("SELECT COUNT(*), COUNT(*) - COUNT(ended_at_ns) FROM "
+                                         "sessions").fetchone()
+            finally:
+                con.close()
+            if n >= self.proxy_sessions and running == 0:
+                break
+            if time.perf_counter() - t0 > 120:
+                raise BenchError(f"podtape proxy recorded {n} of {self.proxy_sessions} sessions, "
+                                 f"{running} still running after 120 s")
+            time.sleep(0.02)
+        settle_indexer(self.proxy_db, self.a.index_timeout, stop=True)
 
     def startup(self):
         pt, kc, ratios = [], [], []
@@ -459,11 +481,11 @@ users:
         self.expect_session(db, n, "podtape exec of the text file's head")
         store, index, _ = table_bytes(db)
         remove_db(db)
-        log(f"  index of {n / MIB:.0f} MiB text: {index / MIB:.1f} MiB, done {p.index_wait:.1f} "
+        log(f"  index of {n / MIB:g} MiB text: {index / MIB:.1f} MiB, done {p.index_wait:.1f} "
             f"s after exec")
         self.add(f"search index of a {n / MIB:g} MiB text session, bytes per recorded byte",
                  index / n, None, None, "-", None)
-        self.add(f"search index: background indexing after exec, s per MiB", p.index_wait / (
+        self.add("search index: background indexing after exec, s per MiB", p.index_wait / (
             n / MIB), None, None, "-", None)
 
     def export_cast(self, db, out):
@@ -485,7 +507,7 @@ users:
         return cast
 
     def reading(self, db, cast):
-        pt, ac, ratios, ex = [], [], [], []
+        pt, ac, ratios, ex, cpu_p, cpu_a, cpu_e = [], [], [], [], [], [], []
         out = os.path.join(self.tmp, "export.cast")
         for i in range(self.a.runs):
             p = pty_stamp.run([self.a.podtape, "--db", db, "cat", "last"], timeout_s=600,
@@ -498,8 +520,11 @@ users:
             pt.append((p.end_ns - p.spawn_ns) / 1e9)
             ac.append((a.end_ns - a.spawn_ns) / 1e9)
             ratios.append(pt[-1] / ac[-1])
+            cpu_p.append(p.cpu)
+            cpu_a.append(a.cpu)
             e = self.export_cast(db, out)
             ex.append(self.size / 1e6 / e.wall)
+            cpu_e.append(e.cpu)
             log(f"  cat run {i + 1}: podtape {pt[-1]:.3f} s, asciinema {ac[-1]:.3f} s; "
                 f"export {ex[-1]:.0f} MB/s")
         os.remove(out)
@@ -508,6 +533,9 @@ users:
                  median(ac), r, "<= 0.2x", r <= 0.2)
         self.add("export --format cast-v2, MB/s of recorded bytes", median(ex), None, None,
                  ">= 300", median(ex) >= 300)
+        self.notes.append(f"reading: CPU time of podtape cat {median(cpu_p):.2f} s, asciinema cat "
+                          f"{median(cpu_a):.2f} s; export --format cast-v2 {median(cpu_e):.2f} s "
+                          f"({self.size / 1e6 / median(cpu_e):.0f} MB per CPU second)")
 
     def replay(self):
         lines = self.a.replay_lines
@@ -544,7 +572,7 @@ users:
             log(f"  {who} play: median {figs[who][0]:.3f} ms, p95 {figs[who][1]:.3f} ms, "
                 f"first frame {figs[who][2]:.1f} ms")
         p, a = figs["podtape"], figs["asciinema"]
-        self.add(f"play: median deviation from schedule, ms (asciinema play)", p[0], a[0],
+        self.add("play: median deviation from schedule, ms (asciinema play)", p[0], a[0],
                  p[0] / a[0] if a[0] else None, "<= asciinema", p[0] <= a[0])
         self.add("play: p95 deviation, ms (asciinema play)", p[1], a[1],
                  p[1] / a[1] if a[1] else None, "<= 1 ms", p[1] <= 1.0)
