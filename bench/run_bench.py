@@ -546,14 +546,17 @@ users:
         settle_indexer(db, self.a.index_timeout, stop=False)
         cast = os.path.join(self.tmp, "replay.cast")
         self.export_cast(db, cast)
-        schedule = {}
+        schedule = {}  # marker -> ms of the output event that completes it
+        tail = b""
         with open(cast, encoding="utf-8") as f:
             next(f)  # header
             for line in f:
                 t, kind, text = json.loads(line)
                 if kind == "o":
-                    for m in pty_stamp.MARKER.finditer(text.encode()):
+                    buf = tail + text.encode()
+                    for m in pty_stamp.MARKER.finditer(buf):
                         schedule.setdefault(int(m.group(1)), t * 1000)
+                    tail = buf[-8:]
         if len(schedule) != lines:
             raise BenchError(f"the replay recording holds {len(schedule)} of {lines} markers")
         results = {"podtape": [], "asciinema": []}
