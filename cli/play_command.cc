@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "cli/app.h"
 #include "player/asciicast.h"
@@ -37,21 +39,35 @@ bool IsCastFile(const std::string& target) {
          S_ISREG(st.st_mode);
 }
 
-// Loads the events to play and the recording's initial size.
-Status Load(const PlayOptions& o, const Globals& globals, player::Timeline* timeline, int* cols,
-            int* rows) {
-  auto add = [timeline](const player::Event& e) {
-    timeline->Add(e);
-    return Status::OK();
-  };
+// What to play: a producer of its events (run on the player's reader thread, again for each
+// seek backward) and the recording's initial size. Owns what the producer reads.
+struct Recording {
+  std::unique_ptr<store::Store> store;
+  std::optional<store::SessionRow> row;
+  std::string cast_path;
+  int cols = 80;
+  int rows = 24;
+  Status Produce(const player::EventSink& sink) {
+    if (row) return player::ForEachEvent(*store, *row, /*input=*/false, sink);
+    std::ifstream in(cast_path, std::ios::binary);
+    if (!in) return Status::NotFound("cannot open " + cast_path + ": check the path");
+    auto reader = player::AsciicastReader::Open(&in, cast_path);
+    if (!reader.ok()) return reader.status();
+    return (*reader)->ReadEvents(sink);
+  }
+};
+
+// Opens the recording (a .cast file's header is read here, so a bad file fails before playing).
+Status Open(const PlayOptions& o, const Globals& globals, Recording* rec) {
   if (IsCastFile(o.target)) {
     std::ifstream in(o.target, std::ios::binary);
     if (!in) return Status::NotFound("cannot open " + o.target + ": check the path");
     auto reader = player::AsciicastReader::Open(&in, o.target);
     if (!reader.ok()) return reader.status();
-    *cols = (*reader)->header().cols;
-    *rows = (*reader)->header().rows;
-    return (*reader)->ReadEvents(add);
+    rec->cast_path = o.target;
+    rec->cols = (*reader)->header().cols;
+    rec->rows = (*reader)->header().rows;
+    return Status::OK();
   }
   Result<std::string> path = ResolveDbPath(globals);
   if (!path.ok()) return path.status();
@@ -60,9 +76,11 @@ Status Load(const PlayOptions& o, const Globals& globals, player::Timeline* time
   auto row = (*store)->Find(o.target);
   if (!row.ok()) return row.status();
   player::CastHeader h = player::HeaderFor(*row, std::nullopt);
-  *cols = h.cols;
-  *rows = h.rows;
-  return player::ForEachEvent(**store, *row, /*input=*/false, add);
+  rec->cols = h.cols;
+  rec->rows = h.rows;
+  rec->store = std::move(*store);
+  rec->row = std::move(*row);
+  return Status::OK();
 }
 
 Result<int> RunPlay(const PlayOptions& o, const Globals& globals) {
@@ -85,28 +103,38 @@ Result<int> RunPlay(const PlayOptions& o, const Globals& globals) {
   ro.pause_on_markers = o.pause_on_markers;
   ro.resize = o.resize;
 
-  player::Timeline timeline;
-  PODTAPE_RETURN_IF_ERROR(Load(o, globals, &timeline, &ro.cols, &ro.rows));
+  Recording rec;
+  PODTAPE_RETURN_IF_ERROR(Open(o, globals, &rec));
+  ro.cols = rec.cols;
+  ro.rows = rec.rows;
+  // Reading starts now, on its own thread, while the terminal is set up.
+  player::StreamedEvents events(
+      [&rec](const player::EventSink& sink) { return rec.Produce(sink); });
 
   const bool out_tty = isatty(1) == 1;
   int term_cols = 0, term_rows = 0;
-  if (out_tty && !o.resize && player::TerminalSize(1, &term_cols, &term_rows)) {
-    int need_cols = ro.cols, need_rows = ro.rows;
-    timeline.MaxSize(&need_cols, &need_rows);
-    if (term_cols < need_cols || term_rows < need_rows) {
-      std::fprintf(stderr,
-                   "podtape: warning: this terminal is %dx%d but the recording uses %dx%d; "
-                   "enlarge it or use --resize, else full-screen programs will look garbled\n",
-                   term_cols, term_rows, need_cols, need_rows);
-    }
-  }
+  const bool check_size = out_tty && !o.resize && player::TerminalSize(1, &term_cols, &term_rows);
+  bool warned = false;
+  auto warn = [&](int need_cols, int need_rows) {
+    std::fprintf(stderr,
+                 "podtape: warning: this terminal is %dx%d but the recording uses %dx%d; "
+                 "enlarge it or use --resize, else full-screen programs will look garbled\n",
+                 term_cols, term_rows, need_cols, need_rows);
+    warned = true;
+  };
+  if (check_size && (term_cols < rec.cols || term_rows < rec.rows)) warn(rec.cols, rec.rows);
   // Keys only when both ends are a terminal: with stdout redirected it plays without keys.
   auto io = player::PosixPlaybackIo::Create(0, 1, out_tty && isatty(0) == 1);
   if (!io.ok()) return io.status();
-  player::Replayer replayer(&timeline, ro, io->get());
+  player::Replayer replayer(&events, ro, io->get());
   Status st = replayer.Run();
   io->reset();  // the terminal's mode is restored before anything else is printed
   if (!st.ok()) return st;
+  // A later resize beyond the terminal is told once playing is over (not over the replay).
+  const player::ReplayStats& stats = replayer.stats();
+  if (check_size && !warned && (term_cols < stats.max_cols || term_rows < stats.max_rows)) {
+    warn(std::max(rec.cols, stats.max_cols), std::max(rec.rows, stats.max_rows));
+  }
   return 0;
 }
 

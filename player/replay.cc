@@ -11,61 +11,128 @@ constexpr double kMinSpeed = 1.0 / 64;
 constexpr double kMaxSpeed = 64;
 // '[' within this long after a marker goes to the one before it (as media players do).
 constexpr int64_t kBackSlackNs = 1'000'000'000;
+// Output drawn at once (seeking) goes out in writes of about this size: one write per event
+// would be slow, one write for everything would hold the whole session in memory.
+constexpr size_t kBatchBytes = 64 * 1024;
 }  // namespace
 
-Replayer::Replayer(Timeline* timeline, ReplayOptions options, PlaybackIo* io)
-    : timeline_(timeline), options_(options), io_(io) {
-  timeline_->ApplyIdleLimit(options_.idle_limit_ns);
+Replayer::Replayer(EventSource* source, ReplayOptions options, PlaybackIo* io)
+    : source_(source), options_(options), io_(io) {
   speed_ = options_.speed > 0 ? options_.speed : 1.0;
-  if (options_.from_ns) {
-    start_idx_ = timeline_->IndexAtOrAfter(*options_.from_ns);
-    start_v_ = timeline_->PlaybackTimeOf(*options_.from_ns);
-  }
 }
 
 bool Replayer::AtEnd() const {
-  if (idx_ >= timeline_->size()) return true;
-  return options_.to_ns && (*timeline_)[idx_].t_ns > *options_.to_ns;
+  if (!pending_) return true;
+  return options_.to_ns && pending_->event.t_ns > *options_.to_ns;
 }
 
-Status Replayer::WriteEvent(size_t i, std::string* batch) {
-  const Timeline::Entry& e = (*timeline_)[i];
-  std::string_view data = timeline_->data(i);
-  if (e.type == EventType::kOutput) {
-    ++stats_.events_written;
-    if (batch) {
-      batch->append(data);
-      return Status::OK();
+std::string Replayer::ResizeRequest(int cols, int rows) const {
+  return fmt::format("\x1b[8;{};{}t", rows, cols);
+}
+
+Status Replayer::Fetch() {
+  std::optional<Event> e;
+  do {
+    Status st = source_->Next(&e);
+    if (!st.ok()) {
+      pending_.reset();
+      return st;
     }
-    return io_->Write(data);
+  } while (e && !IsPlayable(e->type));
+  if (!e) {
+    pending_.reset();
+    return Status::OK();
   }
-  if (e.type == EventType::kResize && options_.resize) {
-    int cols = 0, rows = 0;
-    if (!ParseSize(data, &cols, &rows)) return Status::OK();
-    std::string seq = fmt::format("\x1b[8;{};{}t", rows, cols);
-    if (batch) {
-      batch->append(seq);
-      return Status::OK();
-    }
-    return io_->Write(seq);
+  const int64_t t = std::max(e->t_ns, prev_t_);
+  int64_t gap = t - prev_t_;
+  if (options_.idle_limit_ns && gap > *options_.idle_limit_ns) gap = *options_.idle_limit_ns;
+  prev_v_ += gap;
+  prev_t_ = t;
+  pending_ = Pending{Event{t, e->type, e->data}, fetched_++, prev_v_};
+  if (e->type == EventType::kMarker &&
+      (markers_.empty() || markers_.back().index < pending_->index)) {
+    markers_.push_back({pending_->index, pending_->v_ns});
   }
   return Status::OK();
 }
 
-Status Replayer::Catchup(size_t end) {
-  batch_.clear();
-  for (; idx_ < end; ++idx_) PODTAPE_RETURN_IF_ERROR(WriteEvent(idx_, &batch_));
-  if (batch_.empty()) return Status::OK();
-  return io_->Write(batch_);
+Status Replayer::Rewind() {
+  PODTAPE_RETURN_IF_ERROR(source_->Rewind());
+  pending_.reset();
+  fetched_ = 0;
+  prev_t_ = prev_v_ = 0;
+  last_t_ = last_v_ = 0;
+  return Fetch();
 }
 
-Status Replayer::Restart(size_t target) {
-  PODTAPE_RETURN_IF_ERROR(io_->Write(kClearScreen));
-  idx_ = 0;
-  if (options_.resize && options_.cols > 0 && options_.rows > 0) {
-    PODTAPE_RETURN_IF_ERROR(io_->Write(fmt::format("\x1b[8;{};{}t", options_.rows, options_.cols)));
+Status Replayer::Consume(std::string* batch) {
+  const Event& e = pending_->event;
+  std::string resize;
+  std::string_view bytes;
+  if (e.type == EventType::kOutput) {
+    ++stats_.events_written;
+    bytes = e.data;
+  } else if (e.type == EventType::kResize) {
+    int cols = 0, rows = 0;
+    if (ParseSize(e.data, &cols, &rows)) {
+      stats_.max_cols = std::max(stats_.max_cols, cols);
+      stats_.max_rows = std::max(stats_.max_rows, rows);
+      if (options_.resize) {
+        resize = ResizeRequest(cols, rows);
+        bytes = resize;
+      }
+    }
   }
-  return Catchup(target);
+  if (!bytes.empty()) {
+    if (batch) {
+      batch->append(bytes);
+    } else {
+      PODTAPE_RETURN_IF_ERROR(io_->Write(bytes));
+    }
+  }
+  last_t_ = e.t_ns;
+  last_v_ = pending_->v_ns;
+  return Fetch();
+}
+
+Status Replayer::FlushBatch() {
+  if (batch_.empty()) return Status::OK();
+  Status st = io_->Write(batch_);
+  batch_.clear();
+  return st;
+}
+
+template <typename Pred>
+Status Replayer::Catchup(Pred before) {
+  batch_.clear();
+  while (!AtEnd() && before(*pending_)) {
+    PODTAPE_RETURN_IF_ERROR(Consume(&batch_));
+    if (batch_.size() >= kBatchBytes) PODTAPE_RETURN_IF_ERROR(FlushBatch());
+  }
+  return FlushBatch();
+}
+
+Status Replayer::Restart(int64_t through_index) {
+  PODTAPE_RETURN_IF_ERROR(io_->Write(kClearScreen));
+  if (options_.resize && options_.cols > 0 && options_.rows > 0) {
+    PODTAPE_RETURN_IF_ERROR(io_->Write(ResizeRequest(options_.cols, options_.rows)));
+  }
+  PODTAPE_RETURN_IF_ERROR(Rewind());
+  return Catchup([through_index](const Pending& p) { return p.index <= through_index; });
+}
+
+Status Replayer::RestartAtFrom() {
+  if (!options_.from_ns) {
+    start_v_ = 0;
+    return Status::OK();
+  }
+  const int64_t from = *options_.from_ns;
+  PODTAPE_RETURN_IF_ERROR(Catchup([from](const Pending& p) { return p.event.t_ns < from; }));
+  // The playback time of `from`: the idle limit applies to the part after the last event drawn.
+  int64_t gap = std::max<int64_t>(from - last_t_, 0);
+  if (options_.idle_limit_ns && gap > *options_.idle_limit_ns) gap = *options_.idle_limit_ns;
+  start_v_ = last_v_ + gap;
+  return Status::OK();
 }
 
 void Replayer::Anchor(int64_t v_ns) {
@@ -78,7 +145,7 @@ int64_t Replayer::CurrentV() {
   const int64_t elapsed = io_->NowNs() - anchor_wall_;
   int64_t v = anchor_v_ + static_cast<int64_t>(std::llround(static_cast<double>(elapsed) * speed_));
   // Never past the next event still to be written.
-  if (idx_ < timeline_->size()) v = std::min(v, (*timeline_)[idx_].v_ns);
+  if (pending_) v = std::min(v, pending_->v_ns);
   return v;
 }
 
@@ -107,10 +174,9 @@ Status Replayer::OnKey(char key, bool* quit) {
       if (!paused_) return Status::OK();
       // One output event (with the markers and resizes before it).
       while (!AtEnd()) {
-        const bool output = (*timeline_)[idx_].type == EventType::kOutput;
-        paused_v_ = (*timeline_)[idx_].v_ns;
-        PODTAPE_RETURN_IF_ERROR(WriteEvent(idx_, nullptr));
-        ++idx_;
+        const bool output = pending_->event.type == EventType::kOutput;
+        paused_v_ = pending_->v_ns;
+        PODTAPE_RETURN_IF_ERROR(Consume(nullptr));
         if (output) break;
       }
       return Status::OK();
@@ -125,11 +191,14 @@ Status Replayer::OnKey(char key, bool* quit) {
       return Status::OK();
     }
     case ']': {
-      std::optional<size_t> m = timeline_->NextMarker(idx_ == 0 ? 0 : idx_ - 1);
-      if (idx_ == 0 && !timeline_->empty() && (*timeline_)[0].type == EventType::kMarker) m = 0;
-      if (!m) return Status::OK();
-      PODTAPE_RETURN_IF_ERROR(Catchup(*m + 1));
-      const int64_t v = (*timeline_)[*m].v_ns;
+      // Everything before the next marker at once, then on from the marker.
+      PODTAPE_RETURN_IF_ERROR(
+          Catchup([](const Pending& p) { return p.event.type != EventType::kMarker; }));
+      int64_t v = last_v_;
+      if (!AtEnd()) {
+        v = pending_->v_ns;
+        PODTAPE_RETURN_IF_ERROR(Consume(nullptr));
+      }
       if (paused_) {
         paused_v_ = v;
       } else {
@@ -139,11 +208,19 @@ Status Replayer::OnKey(char key, bool* quit) {
     }
     case '[': {
       const int64_t now_v = CurrentV();
-      std::optional<size_t> m = timeline_->PrevMarker(idx_);
-      if (m && now_v - (*timeline_)[*m].v_ns < kBackSlackNs) m = timeline_->PrevMarker(*m);
-      const size_t target = m ? *m + 1 : 0;
-      const int64_t v = m ? (*timeline_)[*m].v_ns : 0;
-      PODTAPE_RETURN_IF_ERROR(Restart(target));
+      const int64_t next_index = pending_ ? pending_->index : fetched_;
+      // The last marker passed, or the one before it when it was passed less than a moment ago.
+      auto it = std::lower_bound(markers_.begin(), markers_.end(), next_index,
+                                 [](const MarkerPos& m, int64_t index) { return m.index < index; });
+      std::optional<MarkerPos> m;
+      if (it != markers_.begin()) m = *(it - 1);
+      if (m && now_v - m->v_ns < kBackSlackNs) {
+        --it;
+        m.reset();
+        if (it != markers_.begin()) m = *(it - 1);
+      }
+      PODTAPE_RETURN_IF_ERROR(Restart(m ? m->index : -1));
+      const int64_t v = m ? m->v_ns : 0;
       if (paused_) {
         paused_v_ = v;
       } else {
@@ -158,16 +235,22 @@ Status Replayer::OnKey(char key, bool* quit) {
 
 Status Replayer::Run() {
   if (options_.resize && options_.cols > 0 && options_.rows > 0) {
-    PODTAPE_RETURN_IF_ERROR(io_->Write(fmt::format("\x1b[8;{};{}t", options_.rows, options_.cols)));
+    PODTAPE_RETURN_IF_ERROR(io_->Write(ResizeRequest(options_.cols, options_.rows)));
   }
-  PODTAPE_RETURN_IF_ERROR(Catchup(start_idx_));
+  PODTAPE_RETURN_IF_ERROR(Fetch());
+  PODTAPE_RETURN_IF_ERROR(RestartAtFrom());
   Anchor(start_v_);
   while (true) {
     if (AtEnd() && !paused_) {
       if (!options_.loop) return Status::OK();
       // Play the tail's silence? No: loop at once, as asciinema does.
       ++stats_.loops;
-      PODTAPE_RETURN_IF_ERROR(Restart(start_idx_));
+      PODTAPE_RETURN_IF_ERROR(io_->Write(kClearScreen));
+      if (options_.resize && options_.cols > 0 && options_.rows > 0) {
+        PODTAPE_RETURN_IF_ERROR(io_->Write(ResizeRequest(options_.cols, options_.rows)));
+      }
+      PODTAPE_RETURN_IF_ERROR(Rewind());
+      PODTAPE_RETURN_IF_ERROR(RestartAtFrom());
       Anchor(start_v_);
       continue;
     }
@@ -181,7 +264,7 @@ Status Replayer::Run() {
         continue;
       }
     } else {
-      key = io_->WaitKey(DeadlineOf((*timeline_)[idx_].v_ns));
+      key = io_->WaitKey(DeadlineOf(pending_->v_ns));
     }
     if (key) {
       bool quit = false;
@@ -192,10 +275,9 @@ Status Replayer::Run() {
       }
       continue;
     }
-    const bool marker = (*timeline_)[idx_].type == EventType::kMarker;
-    PODTAPE_RETURN_IF_ERROR(WriteEvent(idx_, nullptr));
-    const int64_t v = (*timeline_)[idx_].v_ns;
-    ++idx_;
+    const bool marker = pending_->event.type == EventType::kMarker;
+    const int64_t v = pending_->v_ns;
+    PODTAPE_RETURN_IF_ERROR(Consume(nullptr));
     if (marker && options_.pause_on_markers) {
       paused_ = true;
       paused_v_ = v;

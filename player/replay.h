@@ -1,12 +1,19 @@
-// The terminal player's loop: writes a Timeline's output with the recorded timing and obeys keys.
+// The terminal player's loop: writes an EventSource's output with the recorded timing and obeys
+// keys.
 //
 // Timing: every write has an absolute deadline computed from one anchor (wall time, playback
 // time), so waits never add up and nothing drifts. The anchor moves only when the user pauses,
-// resumes, seeks or changes the speed.
+// resumes, seeks or changes the speed. Each event is one write, made as soon as its deadline
+// passes (no buffering).
 //
 // Keys (when PlaybackIo delivers them): space pause/resume, '.' step one output event while
-// paused, ']' next command marker, '[' previous marker (clears the screen and replays from the
-// start without delays up to it), '+'/'-' double/halve the speed, 'q' or Ctrl-C quit.
+// paused, ']' next command marker (everything before it is drawn at once; with no marker ahead,
+// everything is: the end), '[' previous marker (clears the screen, reads the recording again from
+// the start and draws it without delays up to the marker), '+'/'-' double/halve the speed, 'q' or
+// Ctrl-C quit.
+//
+// Memory: the events are read one at a time from the source; the player keeps only the markers
+// passed so far (their positions, for '['), never the output.
 //
 // All OS access goes through PlaybackIo, so tests drive the loop with a fake clock.
 #ifndef PODTAPE_PLAYER_REPLAY_H_
@@ -17,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "player/timeline.h"
 #include "schema/status.h"
@@ -53,33 +61,55 @@ struct ReplayStats {
   int64_t events_written = 0;
   bool quit = false;  // ended by the user
   int loops = 0;
+  int max_cols = 0;  // the largest size the recording's resizes asked for (0 when none)
+  int max_rows = 0;
 };
 
 class Replayer {
  public:
-  // `timeline` (idle limit already applied by the constructor) and `io` must outlive the player.
-  Replayer(Timeline* timeline, ReplayOptions options, PlaybackIo* io);
+  // `source` and `io` must outlive the player.
+  Replayer(EventSource* source, ReplayOptions options, PlaybackIo* io);
   Status Run();
   const ReplayStats& stats() const { return stats_; }
 
  private:
-  // Writes events [idx_, end) at once (one write), as when seeking.
-  Status Catchup(size_t end);
-  Status WriteEvent(size_t i, std::string* batch);
-  Status Restart(size_t target);  // clear, replay [0, target) at once
-  void Anchor(int64_t v_ns);      // playback continues from v_ns, now
-  int64_t CurrentV();             // playback position (speed 1 ns) right now
+  // The next event to play, with its place in the recording and its playback time.
+  struct Pending {
+    Event event;
+    int64_t index = 0;
+    int64_t v_ns = 0;
+  };
+  struct MarkerPos {
+    int64_t index;
+    int64_t v_ns;
+  };
+  Status Fetch();                      // reads the next event into pending_ (nullopt at the end)
+  Status Rewind();                     // the source from the start, nothing written
+  Status Consume(std::string* batch);  // writes pending_ (into *batch when given), then fetches
+  // Writes events at once (batched) while pending_ is before the end and `before(pending)`.
+  template <typename Pred>
+  Status Catchup(Pred before);
+  Status FlushBatch();
+  Status Restart(int64_t through_index);  // clear, replay [0, through_index] at once
+  Status RestartAtFrom();                 // clear (unless at the start), replay up to --from
+  void Anchor(int64_t v_ns);              // playback continues from v_ns, now
+  int64_t CurrentV();                     // playback position (speed 1 ns) right now
   int64_t DeadlineOf(int64_t v_ns) const;
-  // Handles one key; false when the user quits.
-  Status OnKey(char key, bool* quit);
+  Status OnKey(char key, bool* quit);  // handles one key; *quit when the user quits
   bool AtEnd() const;
+  std::string ResizeRequest(int cols, int rows) const;
 
-  Timeline* timeline_;
+  EventSource* source_;
   ReplayOptions options_;
   PlaybackIo* io_;
   ReplayStats stats_;
-  size_t idx_ = 0;
-  size_t start_idx_ = 0;  // first event played with timing (after --from)
+  std::optional<Pending> pending_;
+  int64_t fetched_ = 0;  // events read from the source since the last rewind
+  int64_t prev_t_ = 0;   // recorded time of the last event fetched
+  int64_t prev_v_ = 0;   // its playback time
+  int64_t last_t_ = 0;   // recorded and playback time of the last event consumed
+  int64_t last_v_ = 0;
+  std::vector<MarkerPos> markers_;  // every marker fetched so far, in order
   int64_t start_v_ = 0;
   bool paused_ = false;
   int64_t paused_v_ = 0;
