@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "player/command_index.h"
 #include "player/frame_events.h"
 #include "player/txt_render.h"
@@ -89,12 +92,32 @@ CastHeader HeaderFor(const store::SessionRow& row, std::optional<double> idle_ti
 
 Status ForEachEvent(store::Store& store, const store::SessionRow& row, bool input,
                     const EventSink& sink, const std::function<void(int64_t)>& progress) {
-  FrameEventizer ez(FrameEventizer::ForSession(row, input), sink);
+  // Events never go back in time: a command is told when its line is complete (see
+  // CommandExtractor), which may be after output that followed its Enter.
+  int64_t last_t = 0;
+  auto ordered = [&](const Event& e) {
+    last_t = std::max(last_t, e.t_ns);
+    return sink(Event{last_t, e.type, e.data});
+  };
+  FrameEventizer::Options eo = FrameEventizer::ForSession(row, input);
+  // The markers are the session's commands; an import keeps the markers it came with.
+  const bool import = row.meta.kind == "import";
+  eo.markers_from_input = false;
+  FrameEventizer ez(eo, ordered);
+  std::optional<CommandExtractor> commands;
+  if (!import) {
+    commands.emplace(CommandExtractor::ForSession(row), [&](const IndexedCommand& c) {
+      return ordered(Event{c.t_ns, EventType::kMarker, c.text});
+    });
+  }
   int64_t frames = 0;
   PODTAPE_RETURN_IF_ERROR(store.ReadFrames(row.meta.id, [&](const store::FrameView& f) {
     if (progress && (++frames & 4095) == 0) progress(frames);
+    // The extractor first: a command it completes on this frame's output belongs before it.
+    if (commands) PODTAPE_RETURN_IF_ERROR(commands->OnFrame(f));
     return ez.OnFrame(f);
   }));
+  if (commands) PODTAPE_RETURN_IF_ERROR(commands->Finish());
   return ez.Finish(row.end.exit_code, SessionEndOffset(row, ez.last_t_ns()));
 }
 

@@ -36,7 +36,10 @@ struct ExportOptions {
 CastHeader HeaderFor(const store::SessionRow& row, std::optional<double> idle_time_limit);
 
 // Streams a session's events (as FrameEventizer makes them) to `sink`, then `x` when the exit
-// code is known.
+// code is known. The `m` markers are the session's commands (player/command_index.h: the exec
+// argv, each command line typed), labelled with the command, at the time of its Enter or, when
+// output after the Enter came before the line was complete, with that output (events never go
+// back in time); an import keeps the markers it came with. One pass over the frames.
 Status ForEachEvent(store::Store& store, const store::SessionRow& row, bool input,
                     const EventSink& sink, const std::function<void(int64_t)>& progress = nullptr);
 

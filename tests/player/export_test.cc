@@ -54,7 +54,7 @@ class ExportTest : public ::testing::Test {
 TEST_F(ExportTest, CastV2) {
   std::string id = Typical();
   std::vector<std::string> l = Lines(Export(id, {.format = ExportFormat::kCastV2}));
-  ASSERT_EQ(l.size(), 9u);  // v2 has no exit event
+  ASSERT_EQ(l.size(), 10u);  // v2 has no exit event
   boost::json::value h = boost::json::parse(l[0]);
   EXPECT_EQ(h.at("version").as_int64(), 2);
   EXPECT_EQ(h.at("width").as_int64(), 80);
@@ -62,14 +62,16 @@ TEST_F(ExportTest, CastV2) {
   EXPECT_EQ(h.at("command").as_string(), "/bin/sh");
   EXPECT_EQ(h.at("env").at("TERM").as_string(), "xterm-256color");
   EXPECT_EQ(h.at("env").at("SHELL").as_string(), "/bin/sh");
-  EXPECT_EQ(l[1], R"([0.100000, "o", "$ "])");
-  EXPECT_EQ(l[2], R"([1.001000, "o", "l"])");
-  EXPECT_EQ(l[3], R"([1.200000, "m", "ls"])");
-  EXPECT_EQ(l[4], R"([1.201000, "o", "s\r\nfile-"])");
-  EXPECT_EQ(l[5], "[1.300000, \"o\", \"\xC5\xBC\\r\\n\"]");
-  EXPECT_EQ(l[6], R"([1.400000, "o", "warn\r\n"])");
-  EXPECT_EQ(l[7], R"([1.500000, "r", "100x30"])");
-  EXPECT_EQ(l[8], R"([2.000000, "o", "$ "])");
+  // The markers are the commands: the exec argv at the start, then each line the shell ran.
+  EXPECT_EQ(l[1], R"([0.000000, "m", "/bin/sh"])");
+  EXPECT_EQ(l[2], R"([0.100000, "o", "$ "])");
+  EXPECT_EQ(l[3], R"([1.001000, "o", "l"])");
+  EXPECT_EQ(l[4], R"([1.200000, "m", "ls"])");
+  EXPECT_EQ(l[5], R"([1.201000, "o", "s\r\nfile-"])");
+  EXPECT_EQ(l[6], "[1.300000, \"o\", \"\xC5\xBC\\r\\n\"]");
+  EXPECT_EQ(l[7], R"([1.400000, "o", "warn\r\n"])");
+  EXPECT_EQ(l[8], R"([1.500000, "r", "100x30"])");
+  EXPECT_EQ(l[9], R"([2.000000, "o", "$ "])");
 }
 
 TEST_F(ExportTest, CastV3WithInputAndExitCode) {
@@ -81,8 +83,83 @@ TEST_F(ExportTest, CastV3WithInputAndExitCode) {
   EXPECT_EQ(h.at("term").at("cols").as_int64(), 80);
   EXPECT_EQ(h.at("term").at("type").as_string(), "xterm-256color");
   EXPECT_DOUBLE_EQ(h.at("idle_time_limit").as_double(), 2.0);
-  EXPECT_EQ(l[2], R"([0.900000, "i", "l"])");
+  EXPECT_EQ(l[3], R"([0.900000, "i", "l"])");
   EXPECT_EQ(l.back(), R"([0.101000, "x", "3"])");  // ended 1 ms after the last frame
+}
+
+// The `m` events of an export, as (time, label).
+std::vector<std::pair<std::string, std::string>> Markers(const std::string& cast) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(cast);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    boost::json::value v = boost::json::parse(line);
+    const auto& a = v.as_array();
+    if (a[1].as_string() != "m") continue;
+    out.emplace_back(line.substr(1, line.find(',') - 1), std::string(a[2].as_string()));
+  }
+  return out;
+}
+
+TEST_F(ExportTest, MarkersAreTheCommandsAsTheTerminalShowedThem) {
+  // A history recall (the up arrow; the shell redraws the line), a tab completion, and a
+  // password typed without echo: the markers are "ls -l" twice and the completed path, never
+  // the keystrokes and never the password.
+  std::string id =
+      Record(*store_, SampleMeta(),
+             {Out(0, ""), Out(100, "$ "), In(1000, "ls -l\r"), Out(1001, "ls -l\r\n"),
+              Out(1010, "total 0\r\n$ "), In(2000, "\x1b[A"), Out(2001, "ls -l"), In(2500, "\r"),
+              Out(2501, "\r\ntotal 0\r\n$ "), In(3000, "cat /etc/ho\t"), Out(3001, "cat /etc/ho"),
+              Out(3002, "sts"), In(3500, "\r"), Out(3501, "\r\n127.0.0.1 localhost\r\n$ "),
+              In(4000, "read -s p\r"), Out(4001, "read -s p\r\n"), In(4500, "hunter2\r"),
+              Out(4501, "\r\n$ ")},
+             0);
+  for (ExportFormat f : {ExportFormat::kCastV2, ExportFormat::kCastV3}) {
+    std::string cast = Export(id, {.format = f});
+    auto m = Markers(cast);
+    ASSERT_EQ(m.size(), 5u) << cast;
+    EXPECT_EQ(m[0].second, "/bin/sh");
+    EXPECT_EQ(m[1].second, "ls -l");
+    EXPECT_EQ(m[2].second, "ls -l");
+    EXPECT_EQ(m[3].second, "cat /etc/hosts");
+    EXPECT_EQ(m[4].second, "read -s p");
+    EXPECT_EQ(cast.find("hunter2"), std::string::npos);
+    if (f == ExportFormat::kCastV2) {
+      EXPECT_EQ(m[1].first, "1.000000");  // at the Enter
+      EXPECT_EQ(m[2].first, "2.500000");
+      EXPECT_EQ(m[3].first, "3.500000");
+    }
+  }
+}
+
+TEST_F(ExportTest, MarkersWithoutATerminalAreTheLinesTyped) {
+  store::SessionMeta meta = SampleMeta();
+  meta.tty = false;
+  meta.command = {"sh", "-c", "while read l; do eval \"$l\"; done"};
+  std::string id = Record(*store_, meta,
+                          {Out(0, ""), In(100, "echo one\n"), Out(110, "one\n"),
+                           In(200, "date\r\nuname"), Out(210, "Thu\n"), In(300, " -a\n")},
+                          0);
+  using M = std::pair<std::string, std::string>;
+  auto m = Markers(Export(id, {.format = ExportFormat::kCastV2}));
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ(m[0], (M{"0.000000", "sh -c 'while read l; do eval \"$l\"; done'"}));
+  EXPECT_EQ(m[1], (M{"0.100000", "echo one"}));
+  EXPECT_EQ(m[2], (M{"0.200000", "date"}));
+  EXPECT_EQ(m[3], (M{"0.300000", "uname -a"}));
+}
+
+TEST_F(ExportTest, AnImportKeepsItsOwnMarkers) {
+  store::SessionMeta meta = SampleMeta();
+  meta.kind = "import";
+  std::string id = Record(
+      *store_, meta,
+      {Out(100, "$ "), In(200, "ls\r"), {300, store::Direction::kFromServer, 255, "chapter 1"}},
+      std::nullopt);
+  auto m = Markers(Export(id, {.format = ExportFormat::kCastV2}));
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].second, "chapter 1");
 }
 
 TEST_F(ExportTest, InterruptedSessionHasNoExitEvent) {
@@ -90,8 +167,9 @@ TEST_F(ExportTest, InterruptedSessionHasNoExitEvent) {
                           /*finish=*/false);
   EXPECT_EQ(Row(id).end_reason, "interrupted");
   std::vector<std::string> l = Lines(Export(id, {.format = ExportFormat::kCastV3}));
-  ASSERT_EQ(l.size(), 2u);
-  EXPECT_EQ(l[1], R"([0.010000, "o", "partial"])");
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[1], R"([0.000000, "m", "/bin/sh"])");
+  EXPECT_EQ(l[2], R"([0.010000, "o", "partial"])");
 }
 
 TEST_F(ExportTest, SessionWithoutStatusOrFrames) {
@@ -101,7 +179,8 @@ TEST_F(ExportTest, SessionWithoutStatusOrFrames) {
   m.term_rows = 0;
   std::string id = Record(*store_, m, {}, std::nullopt);
   std::vector<std::string> l = Lines(Export(id, {.format = ExportFormat::kCastV2}));
-  ASSERT_EQ(l.size(), 1u);
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[1], R"([0.000000, "m", "/bin/sh"])");  // the command ran, even with no output
   boost::json::value h = boost::json::parse(l[0]);
   EXPECT_EQ(h.at("width").as_int64(), 80);  // no terminal: asciinema's default size
   EXPECT_EQ(h.at("height").as_int64(), 24);
