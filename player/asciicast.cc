@@ -7,6 +7,7 @@
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
+#include <limits>
 
 namespace podtape::player {
 namespace {
@@ -162,8 +163,13 @@ Result<std::unique_ptr<AsciicastReader>> AsciicastReader::Open(std::istream* in,
     get_str(term->get_object(), "type", &h.term_type);
   }
   if (const auto* ts = o.if_contains("timestamp"); ts && ts->is_number()) {
-    h.timestamp_s =
-        ts->is_int64() ? ts->get_int64() : static_cast<int64_t>(ts->to_number<double>());
+    // Only a time whose nanoseconds fit an int64 (up to 2262); anything else is taken as omitted
+    // rather than converted or multiplied out of range.
+    const double s =
+        ts->is_int64() ? static_cast<double>(ts->get_int64()) : ts->to_number<double>();
+    if (std::isfinite(s) && s > 0 && s < 9.2e9) {
+      h.timestamp_s = ts->is_int64() ? ts->get_int64() : static_cast<int64_t>(s);
+    }
   }
   if (const auto* itl = o.if_contains("idle_time_limit"); itl && itl->is_number()) {
     h.idle_time_limit = itl->to_number<double>();
@@ -199,6 +205,9 @@ Status AsciicastReader::ReadEvents(const EventSink& sink) {
     int64_t time_ns = 0;
     if (!SecondsToNs(a[0], &time_ns)) return bad("the time must be a number of seconds");
     if (!a[1].is_string() || a[1].get_string().size() != 1) return bad("the code must be a letter");
+    if (version_ == CastVersion::kV3 && time_ns > std::numeric_limits<int64_t>::max() - t_ns) {
+      return bad("the times add up past what nanoseconds since the start can hold");
+    }
     t_ns = version_ == CastVersion::kV2 ? std::max(t_ns, time_ns) : t_ns + time_ns;
     const char code = a[1].get_string()[0];
     std::string number;

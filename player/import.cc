@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <limits>
 
 #include "player/asciicast.h"
 #include "player/frame_events.h"
@@ -70,7 +71,10 @@ Result<ImportResult> ImportCast(std::istream* in, const std::string& name, store
     return Status::OK();
   });
   store::SessionEnd end;
-  end.ended_at_ns = meta.started_at_ns + last_t;
+  // Saturated: a start near 2262 plus a long cast must not overflow.
+  end.ended_at_ns = last_t > std::numeric_limits<int64_t>::max() - meta.started_at_ns
+                        ? std::numeric_limits<int64_t>::max()
+                        : meta.started_at_ns + last_t;
   end.exit_code = exit_code;
   if (!st.ok()) {
     end.end_reason = "error";
