@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  cmake ninja-build g++ clang pkg-config git
+  cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libfmt-dev libyaml-cpp-dev libcli11-dev libzstd-dev libvterm-dev
   libgtest-dev libgmock-dev libbenchmark-dev
