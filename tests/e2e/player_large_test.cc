@@ -1,7 +1,10 @@
 // A session of a million frames exports in constant memory (peak RSS no higher than for a small
 // session, give or take a generous margin), and the export speed is printed in MB/s. A progress
-// bar appears on stderr when it is a terminal and the export takes over a second.
+// bar appears on stderr when it is a terminal and the export takes over a second. play and
+// export to a reader that reads slowly keep memory bounded too.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -209,6 +212,113 @@ TEST(PlayerLarge, MillionFramesExportInConstantMemory) {
       {PODTAPE_BINARY, "--db", db, "export", "last", dir.File("big2.cast")}, o);
   EXPECT_EQ(quiet.exit_code, 0);
   EXPECT_EQ(quiet.err, "");
+}
+
+// Runs argv with stdout on a pipe that this process reads slowly (`chunk` bytes every `pause`),
+// as a reviewer's slow terminal or a stalled pager would; returns its exit code, peak RSS and
+// wall time, and the bytes it wrote (counted, not kept). Killed by its PID after `timeout`.
+Usage RunToSlowReader(const std::vector<std::string>& argv, size_t chunk,
+                      std::chrono::microseconds pause, std::chrono::seconds timeout,
+                      int64_t* bytes_read) {
+  int fds[2];
+  Usage u;
+  if (pipe2(fds, O_CLOEXEC) != 0) return u;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const auto start = std::chrono::steady_clock::now();
+  const int spawned = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  if (spawned != 0) {
+    close(fds[0]);
+    return u;
+  }
+  std::vector<char> buf(chunk);
+  *bytes_read = 0;
+  while (true) {
+    u.max_rss_kb = std::max(u.max_rss_kb, PeakRssKb(pid));
+    if (std::chrono::steady_clock::now() - start > timeout) {
+      ADD_FAILURE() << argv[0] << " timed out";
+      kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd p {
+      fds[0], POLLIN, 0
+    };
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = read(fds[0], buf.data(), buf.size());
+    if (n <= 0) break;
+    *bytes_read += n;
+    std::this_thread::sleep_for(pause);
+  }
+  close(fds[0]);
+  int status = 0;
+  struct rusage ru {};
+  wait4(pid, &status, 0, &ru);
+  u.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  u.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return u;
+}
+
+// play and export never hold a session's output: 48 MiB played to (and exported to) a reader
+// that takes 32 KiB a millisecond at most peak no higher than a three-frame session's play,
+// give or take a margin well under the session's size.
+TEST(PlayerLarge, PlayAndExportToASlowReaderKeepMemoryBounded) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  constexpr int kFrames = 1536;  // of 32 KiB: 48 MiB
+  std::string small_id;
+  {
+    auto st = store::Store::Open(db);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    // Its last frame at 400 ms keeps the process alive long enough to be measured.
+    small_id =
+        Record(**st, SampleMeta(), {Out(0, ""), Out(1, "small\r\n"), Out(400, "end\r\n")}, 0);
+    store::SessionMeta meta = SampleMeta();
+    meta.started_at_ns += 1'000'000'000;
+    auto w = store::SessionWriter::Start(db, meta);
+    ASSERT_TRUE(w.ok()) << w.status().message();
+    std::string frame;
+    for (int i = 0; i < kFrames; ++i) {
+      frame.clear();
+      while (frame.size() < 32 * 1024 - 64) {
+        frame += "frame " + std::to_string(i) + " \"some\" output\tof a big session\r\n";
+      }
+      // 1 µs apart: playing at the recorded speed is bounded by the reader alone.
+      ASSERT_TRUE((*w)->Append(int64_t{i} * 1000, store::Direction::kFromServer, 1, frame).ok());
+    }
+    store::SessionEnd end;
+    end.exit_code = 0;
+    ASSERT_TRUE((*w)->Finish(end).ok());
+  }
+  ScopedAsanQuarantineOff no_quarantine;  // see MillionFramesExportInConstantMemory
+  const auto pause = std::chrono::microseconds(1000);
+  int64_t small_bytes = 0;
+  const Usage small = RunToSlowReader({PODTAPE_BINARY, "--db", db, "play", small_id}, 32 * 1024,
+                                      pause, std::chrono::seconds(60), &small_bytes);
+  ASSERT_EQ(small.exit_code, 0);
+  EXPECT_EQ(small_bytes, 12);
+  for (const char* command : {"play", "export"}) {
+    int64_t bytes = 0;
+    std::vector<std::string> argv = {PODTAPE_BINARY, "--db", db, command, "last"};
+    if (std::string(command) == "export") argv.insert(argv.end(), {"--format", "cast-v2"});
+    const Usage big = RunToSlowReader(argv, 32 * 1024, pause, std::chrono::seconds(240), &bytes);
+    ASSERT_EQ(big.exit_code, 0) << command;
+    std::printf(
+        "[ figures  ] %s of 48 MiB to a slow reader: %.1f MB in %.2f s; peak RSS %ld KB (a "
+        "three-frame session's play: %ld KB)\n",
+        command, bytes / 1e6, big.seconds, big.max_rss_kb, small.max_rss_kb);
+    EXPECT_GE(bytes, int64_t{kFrames} * (32 * 1024 - 64)) << command;
+    EXPECT_LT(big.max_rss_kb, small.max_rss_kb + 16 * 1024)
+        << command << " held the session's output in memory";
+  }
 }
 
 }  // namespace
