@@ -1,11 +1,28 @@
 // podtape proxy --listen ADDR [--tls-cert F --tls-key F] [--client-ca F] [--upstream URL]
-//               [--allow-anonymous] [--fail-open] [kubectl's connection flags]
+//               [--allow-anonymous] [--fail-open] [--sign-key F] [kubectl's connection flags]
+//
+// Each recorded session is indexed for search once it ends (SessionIndexer below).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
 
 #include "cli/app.h"
 #include "podtape_version.h"
 #include "recorder/proxy.h"
+#include "schema/signing.h"
+
+extern char** environ;
 
 namespace podtape::cli {
 
@@ -16,6 +33,74 @@ struct ProxyFlagValues {
   bool insecure_skip_tls_verify = false;
   CLI::Option* insecure_option = nullptr;
   double grace_s = 10;
+  std::string sign_key;
+};
+
+// Indexes ended sessions for search: one `podtape index --background` child at a time (nice 19,
+// idle I/O; cli/index_command.cc), started when a session ends and none is running, then again
+// after it exits if more sessions ended meanwhile. A child process, not a thread, so building a
+// large session's index never adds to the long-running proxy's memory. Notify() may be called
+// from any thread and never waits. The thread starts at the first Notify, so it inherits the
+// proxy's blocked signal mask (SIGTERM goes to the proxy's sigwait), and lives until the process
+// ends; an index left half-done is caught up by search, audit or the next pass.
+class SessionIndexer {
+ public:
+  explicit SessionIndexer(std::string db_path) : state_(std::make_shared<State>()) {
+    state_->db_path = std::move(db_path);
+    const char* off = std::getenv("PODTAPE_NO_INDEX");
+    state_->disabled = off != nullptr && *off != '\0' && std::string_view(off) != "0";
+  }
+
+  void Notify() {
+    if (state_->disabled) return;
+    std::call_once(started_, [this] { std::thread([s = state_] { Loop(*s); }).detach(); });
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->pending = true;
+    state_->cv.notify_one();
+  }
+
+ private:
+  struct State {
+    std::string db_path;
+    bool disabled = false;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool pending = false;
+  };
+
+  static void Loop(State& s) {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(s.mu);
+        s.cv.wait(lock, [&s] { return s.pending; });
+        s.pending = false;
+      }
+      pid_t pid = Spawn(s.db_path);
+      if (pid <= 0) continue;
+      int status = 0;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  // `podtape --db DB index --background` with stdio on /dev/null; its pid, or -1.
+  static pid_t Spawn(const std::string& db_path) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (int fd = 0; fd <= 2; ++fd) {
+      posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    }
+    char* argv[] = {const_cast<char*>("podtape"),       const_cast<char*>("--db"),
+                    const_cast<char*>(db_path.c_str()), const_cast<char*>("index"),
+                    const_cast<char*>("--background"),  nullptr};
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0 ? pid : -1;
+  }
+
+  std::shared_ptr<State> state_;
+  std::once_flag started_;
 };
 
 }  // namespace
@@ -44,6 +129,10 @@ void RegisterProxy(CLI::App& app, Globals& globals) {
   cmd->add_flag("--fail-open", o.fail_open,
                 "let sessions run when they cannot be recorded (marked incomplete); default: "
                 "refuse or end them");
+  cmd->add_option("--sign-key", v->sign_key,
+                  "sign each session's seal with this Ed25519 private key (PEM, as 'openssl "
+                  "genpkey -algorithm ed25519' writes it); podtape verify --key checks it")
+      ->type_name("FILE");
   cmd->add_option("--grace", v->grace_s,
                   "seconds running sessions get to finish after SIGTERM (default 10)")
       ->type_name("SECONDS");
@@ -77,6 +166,15 @@ void RegisterProxy(CLI::App& app, Globals& globals) {
       o.verbosity = globals.verbosity;
       o.version = PODTAPE_VERSION;
       o.grace = std::chrono::milliseconds(static_cast<int64_t>(v->grace_s * 1000));
+      if (!v->sign_key.empty()) {
+        // Loaded before listening: a bad key fails at start-up, not at the first session.
+        auto key = store::Ed25519Key::LoadPrivate(v->sign_key);
+        if (!key.ok()) return key.status().WithContext("--sign-key");
+        o.sign_seal = [key = *key](const store::Hash& seal) { return key->Sign(seal); };
+      }
+      // Lives until the process ends (RunProxy returns only on a start-up failure).
+      auto indexer = std::make_shared<SessionIndexer>(o.db_path);
+      o.on_session_end = [indexer](const std::string&) { indexer->Notify(); };
       return recorder::RunProxy(o);
     };
   });

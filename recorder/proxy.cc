@@ -53,6 +53,8 @@ using TlsStream = ssl::stream<beast::tcp_stream>;
 namespace {
 
 constexpr size_t kRelayChunk = 64 * 1024;
+// A request header beyond this is refused (431) and the connection closed.
+constexpr uint32_t kMaxHeaderBytes = 1 << 20;
 
 int64_t UnixNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -292,20 +294,39 @@ PlainStream& Lowest(Stream& s) {
   return beast::get_lowest_layer(s);
 }
 
-// Connects a fresh upstream stream.
+// Runs one asynchronous operation started by `start(handler)` alone on the connection's
+// io_context, with a deadline on `s`'s socket (past it the socket is closed and the operation
+// fails with beast::error::timeout). Returns the operation's error.
+template <class Stream, class Start>
+beast::error_code RunWithDeadline(net::io_context& ioc, Stream& s, std::chrono::milliseconds limit,
+                                  Start start) {
+  beast::error_code result = net::error::operation_aborted;
+  Lowest(s).expires_after(limit);
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  Lowest(s).expires_never();
+  return result;
+}
+
+// Connects a fresh upstream stream (TCP and TLS within upstream_connect_timeout).
 template <class Stream>
-Status ConnectUpstream(Proxy& p, Stream& s) {
+Status ConnectUpstream(Proxy& p, net::io_context& ioc, Stream& s) {
   const Endpoint& ep = p.endpoint();
+  const auto limit = p.options().upstream_connect_timeout;
   tcp::resolver resolver(s.get_executor());
   beast::error_code ec;
   auto results = resolver.resolve(ep.host, ep.port, ec);
   if (ec) return Status::IOError("cannot resolve upstream " + ep.server + ": " + ec.message());
-  Lowest(s).connect(results, ec);
+  ec = RunWithDeadline(ioc, s, limit,
+                       [&](auto handler) { Lowest(s).async_connect(results, std::move(handler)); });
   if (ec) return Status::IOError("cannot connect to upstream " + ep.server + ": " + ec.message());
   Lowest(s).socket().set_option(tcp::no_delay(true), ec);
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     PODTAPE_RETURN_IF_ERROR(ConfigureTlsConnection(s.native_handle(), ep.host, ep.tls_settings));
-    s.handshake(ssl::stream_base::client, ec);
+    ec = RunWithDeadline(ioc, s, limit, [&](auto handler) {
+      s.async_handshake(ssl::stream_base::client, std::move(handler));
+    });
     if (ec) {
       return Status::IOError(DescribeTlsFailure(SSL_get_verify_result(s.native_handle()), ep.server,
                                                 ep.host, ec.message()));
@@ -558,13 +579,30 @@ class Connection {
       : p_(p), ioc_(ioc), client_(client), cert_(std::move(cert)), chunk_(kRelayChunk) {}
 
   void Serve() {
-    for (;;) {
+    for (bool first = true;; first = false) {
       http::request_parser<http::buffer_body> req;
       req.body_limit(boost::none);
-      req.header_limit(1 << 20);
-      beast::error_code ec;
-      http::read_header(client_, cbuf_, req, ec);
-      if (ec) return;
+      req.header_limit(kMaxHeaderBytes);
+      auto limit = first ? p_.options().client_header_timeout : p_.options().client_idle_timeout;
+      beast::error_code ec = RunWithDeadline(ioc_, client_, limit, [&](auto handler) {
+        http::async_read_header(client_, cbuf_, req, std::move(handler));
+      });
+      if (ec) {
+        // A client that leaves, or stalls past the bound, is let go silently; one that sends
+        // what is not HTTP, or too large a header, is told so first.
+        if (ec == http::error::header_limit) {
+          WriteSimple(client_, 431, "RequestHeaderFieldsTooLarge",
+                      "request header larger than " + std::to_string(kMaxHeaderBytes) + " bytes",
+                      false);
+        } else if (ec.category() == beast::error_code(http::error::end_of_stream).category() &&
+                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
+          WriteSimple(client_, 400, "BadRequest", "malformed HTTP request: " + ec.message(), false);
+        }
+        if (p_.options().verbosity > 0 && ec != http::error::end_of_stream) {
+          p_.Log("client connection ended before a request: " + ec.message());
+        }
+        return;
+      }
       if (!Handle(req)) return;
     }
   }
@@ -694,7 +732,7 @@ class Connection {
     up_.reset();
     up_own_ = own_credentials;
     auto s = MakeStream<UpStream>(p_, ioc_, own_credentials);
-    PODTAPE_RETURN_IF_ERROR(ConnectUpstream(p_, *s));
+    PODTAPE_RETURN_IF_ERROR(ConnectUpstream(p_, ioc_, *s));
     up_ = std::move(s);
     ubuf_.clear();
     return Status::OK();
@@ -722,16 +760,16 @@ class Connection {
     res.body_limit(boost::none);
     res.header_limit(1 << 20);
     if (head) res.skip(true);
-    beast::error_code ec;
-    http::read_header(*up_, ubuf_, res, ec);
+    beast::error_code ec = RunWithDeadline(
+        ioc_, *up_, p_.options().upstream_header_timeout,
+        [&](auto handler) { http::async_read_header(*up_, ubuf_, res, std::move(handler)); });
     if (ec) {
       up_.reset();
       WriteSimple(client_, 502, "BadGateway", "upstream failed: " + ec.message(), false);
       return false;
     }
     if (upgrade && res.get().result() == http::status::switching_protocols) {
-      p_.Log("event: upgrade " + std::string(msg.target()) + " by " +
-             (caller.user.empty() ? std::string("(token caller)") : caller.user) +
+      p_.Log("event: upgrade " + std::string(msg.target()) + " by " + Who(caller) +
              " passed through (not recorded)");
       http::response<http::empty_body> head_only{res.get().base()};
       http::write(client_, head_only, ec);
@@ -746,6 +784,18 @@ class Connection {
     }
     if (!upstream_keep) up_.reset();
     return keep_alive;
+  }
+
+  // The caller's name for the event log: a token's is confirmed by a (cached) SelfSubjectReview.
+  std::string Who(const Caller& caller) {
+    if (!caller.user.empty()) return caller.user;
+    if (caller.kind == Caller::Kind::kToken && !caller.token.empty()) {
+      bool unauthorized = false;
+      auto id = p_.IdentifyToken(caller.token, &unauthorized);
+      if (id.ok() && !id->user.empty()) return id->user;
+      return "(a token the API server did not confirm)";
+    }
+    return caller.kind == Caller::Kind::kNone ? "(anonymous)" : "(unknown)";
   }
 
   // After a passed-through upgrade (port-forward): bytes both ways until either side ends.
@@ -820,7 +870,7 @@ class Connection {
     // Upstream WebSocket with the client's headers and subprotocol offer.
     std::string offer(msg[http::field::sec_websocket_protocol]);
     auto up_stream = MakeStream<UpStream>(p_, ioc_, caller.kind == Caller::Kind::kCertificate);
-    Status cs = ConnectUpstream(p_, *up_stream);
+    Status cs = ConnectUpstream(p_, ioc_, *up_stream);
     if (!cs.ok()) {
       WriteSimple(client_, 503, "ServiceUnavailable", cs.message(), false);
       return false;
@@ -853,7 +903,9 @@ class Connection {
     websocket::response_type up_res;
     beast::error_code ec;
     std::string up_target = p_.conn().path_prefix + std::string(msg.target());
-    up.handshake(up_res, p_.conn().host_header, up_target, ec);
+    ec = RunWithDeadline(ioc_, up, p_.options().upstream_connect_timeout, [&](auto handler) {
+      up.async_handshake(up_res, p_.conn().host_header, up_target, std::move(handler));
+    });
     if (ec) {
       // Pass the API server's refusal through as it is (status and body).
       if (ec != websocket::error::upgrade_declined) {
@@ -900,7 +952,10 @@ class Connection {
     meta.host = "podtape-proxy";
     meta.recorder_version = p_.options().version;
     std::unique_ptr<store::SessionWriter> writer;
-    auto w = store::SessionWriter::Start(p_.options().db_path, std::move(meta));
+    store::SessionWriter::Options wo;
+    wo.queue_bytes = p_.options().session_queue_bytes;
+    wo.sign_seal = p_.options().sign_seal;
+    auto w = store::SessionWriter::Start(p_.options().db_path, std::move(meta), std::move(wo));
     if (!w.ok()) {
       p_.metrics().store_errors++;
       if (!p_.options().fail_open) {
@@ -964,6 +1019,7 @@ class Connection {
         p_.metrics().store_errors++;
         p_.Log("cannot finish the recording: " + f.message());
       }
+      if (p_.options().on_session_end) p_.options().on_session_end(writer->id());
     }
     p_.metrics().sessions_active--;
     return false;
@@ -1029,13 +1085,17 @@ void Proxy::ServeSocket(tcp::socket socket) {
   }
   if (server_ctx_) {
     TlsStream tls(std::move(tcp_stream), *server_ctx_);
-    tls.handshake(ssl::stream_base::server, ec);
+    ec = RunWithDeadline(ioc, tls, options_.client_header_timeout, [&](auto handler) {
+      tls.async_handshake(ssl::stream_base::server, std::move(handler));
+    });
     if (ec) {
       if (options_.verbosity > 0) Log("tls handshake with a client failed: " + ec.message());
       return;
     }
     ServeWith(*this, ioc, tls, CertificateCaller(tls.native_handle()));
-    tls.shutdown(ec);
+    // Bounded: a client that never answers the close_notify is not waited for.
+    RunWithDeadline(ioc, tls, std::chrono::seconds(2),
+                    [&](auto handler) { tls.async_shutdown(std::move(handler)); });
   } else {
     ServeWith(*this, ioc, tcp_stream, std::nullopt);
     tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ec);

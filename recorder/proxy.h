@@ -11,13 +11,16 @@
 #define PODTAPE_RECORDER_PROXY_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "recorder/kubeconfig.h"
 #include "schema/status.h"
+#include "schema/store.h"
 
 namespace podtape::recorder {
 
@@ -37,6 +40,23 @@ struct ProxyOptions {
   std::chrono::milliseconds grace{std::chrono::seconds(10)};
   // How long a token's SelfSubjectReview answer is reused.
   std::chrono::milliseconds identity_ttl{std::chrono::seconds(30)};
+  // Bounds on peers that stall: a client's TLS handshake and each request header (the first and
+  // every later one on a kept-alive connection); connecting to upstream (TCP, TLS and the
+  // WebSocket handshake) and the upstream's response header. A running session has no idle
+  // bound (a shell may wait for hours); it ends when either side leaves.
+  std::chrono::milliseconds client_header_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds client_idle_timeout{std::chrono::seconds(120)};
+  std::chrono::milliseconds upstream_connect_timeout{std::chrono::seconds(15)};
+  std::chrono::milliseconds upstream_header_timeout{std::chrono::seconds(60)};
+  // Queued frame bytes per recorded session before its relay waits for the store (the memory a
+  // session may hold besides its in-flight message).
+  size_t session_queue_bytes = 4 << 20;
+  // --sign-key: signs each session's seal (SessionWriter::Options::sign_seal). Called on the
+  // session's writer thread; may be called from several sessions' threads at once.
+  std::function<Result<std::string>(const store::Hash& seal)> sign_seal;
+  // Called with the session id after each recorded session is finished (the command layer indexes
+  // it). Called on the session's connection thread; must return quickly.
+  std::function<void(const std::string& session_id)> on_session_end;
 };
 
 // Runs the proxy until SIGTERM or SIGINT. Prints "listening on URL" (flushed) once the socket is
