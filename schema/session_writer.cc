@@ -1,5 +1,6 @@
-// SessionWriter: the producer side (Append copies into a double-buffered batch) and the writer
-// thread (inserts a batch per transaction on its own connection, then updates the session row).
+// SessionWriter: the producer side (Append copies into a double-buffered batch, nothing more) and
+// the writer thread (hashes the chain, compresses payloads, inserts a batch per transaction on its
+// own connection, then updates the session row).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "schema/payload_codec.h"
 #include "schema/store.h"
 #include "schema/store_internal.h"
 
@@ -26,13 +28,14 @@ int64_t NowUnixNs() {
 
 // Commit a batch early once this share of the queue bound is waiting.
 constexpr size_t kEarlyBatchDivisor = 4;
-// Run a PASSIVE checkpoint from the writer thread once the WAL holds this many pages (automatic
-// checkpoints are off on the writer's connection, so commits never pay for one).
+// Run a PASSIVE checkpoint from the writer thread between batches once the WAL holds this many
+// pages (automatic checkpoints are off on the writer's connection, so commits never pay for one).
 constexpr int kCheckpointPages = 1000;
 // How long a writer waits for other processes' write transactions before it reports a failure.
 constexpr std::chrono::seconds kBusyGiveUp{60};
 
-// One queued item: a frame (its payload in Batch::arena) or a metadata update.
+// One queued item: a frame (its payload in Batch::arena) or a metadata update. The producer fills
+// the first fields; the writer thread fills hash, codec and the stored bytes' place.
 struct Entry {
   int64_t seq;
   int64_t t_ns;
@@ -42,21 +45,25 @@ struct Entry {
   uint8_t channel;
   bool is_meta;
   uint32_t meta_index;
-  Hash hash;  // computed by the producer; recomputed by the writer after a dropped batch
+  // Writer thread only.
+  uint8_t codec = kCodecRaw;
+  size_t stored_offset = 0;  // in Batch::encoded when codec != kCodecRaw
+  size_t stored_len = 0;
+  Hash hash{};
 };
 // What Append charges against the queue bound per frame, besides its payload.
 constexpr size_t kEntryCost = sizeof(Entry);
 
 struct Batch {
-  std::string arena;
+  std::string arena;   // logical payloads, back to back (the producer's one copy)
+  ByteBuffer encoded;  // compressed payloads (writer thread)
   std::vector<Entry> entries;
   std::vector<SessionMeta> metas;
-  size_t cost = 0;  // bytes charged against the bound
   void Clear() {
     arena.clear();  // keeps capacity: the next batch reuses the memory
+    encoded.Clear();
     entries.clear();
     metas.clear();
-    cost = 0;
   }
 };
 
@@ -130,7 +137,6 @@ struct SessionWriter::Impl {
 
   // Producer-only state.
   int64_t next_seq = 0;
-  Hash producer_head{};
 
   // Shared state, guarded by mu.
   std::mutex mu;
@@ -154,11 +160,12 @@ struct SessionWriter::Impl {
 
   // Writer-thread state.
   Batch work;
+  PayloadEncoder encoder;
   Hash committed_head{};
   bool has_frames = false;
   int64_t frames = 0;
   int64_t bytes = 0;
-  bool gap = false;  // a batch was dropped (fail-open): recompute hashes from the stored chain
+  bool gap = false;  // a batch was dropped (fail-open): recording_complete = 0
   std::thread thread;
 
   ~Impl() {
@@ -198,7 +205,7 @@ struct SessionWriter::Impl {
     PODTAPE_RETURN_IF_ERROR(insert_frame.Prepare(
         db,
         "INSERT INTO frames (session_key, seq, t_ns, direction, channel, codec, payload, hash) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)"));
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     PODTAPE_RETURN_IF_ERROR(update_counters.Prepare(
         db,
         "UPDATE sessions SET frames = ?2, bytes = ?3, chain_head = ?4, recording_complete = ?5 "
@@ -266,8 +273,25 @@ struct SessionWriter::Impl {
     return st;
   }
 
-  // Writer thread: one transaction for the batch. On failure everything of it is rolled back
-  // and the in-memory chain and counters are restored.
+  // Writer thread, before the transaction (so other writers of the file are not held up by it):
+  // chains every frame of the batch from the committed head and compresses what pays. Only the
+  // batch's own buffers are touched; a batch that then fails leaves committed_head as it was.
+  void EncodeBatch(Batch& b) {
+    Hash head = committed_head;
+    for (Entry& e : b.entries) {
+      if (e.is_meta) continue;
+      std::string_view payload(b.arena.data() + e.offset, e.len);
+      e.hash = ChainNext(head, e.seq, e.t_ns, e.direction, e.channel, payload);
+      head = e.hash;
+      const size_t before = b.encoded.size();
+      e.codec = static_cast<uint8_t>(encoder.Encode(payload, &b.encoded));
+      e.stored_offset = before;
+      e.stored_len = b.encoded.size() - before;
+    }
+  }
+
+  // Writer thread: one transaction for the batch (EncodeBatch ran). On failure everything of it
+  // is rolled back and the in-memory chain and counters are restored.
   Status WriteBatch(Batch& b) {
     std::unique_lock<std::recursive_mutex> lock = LockDb();
     Hash head = committed_head;
@@ -293,17 +317,21 @@ struct SessionWriter::Impl {
         }
         continue;
       }
-      std::string_view payload(b.arena.data() + e.offset, e.len);
-      Hash h = gap ? ChainNext(head, e.seq, e.t_ns, e.direction, e.channel, payload) : e.hash;
+      std::string_view stored =
+          e.codec == kCodecRaw ? std::string_view(b.arena.data() + e.offset, e.len)
+                               : std::string_view(b.encoded.data() + e.stored_offset, e.stored_len);
+      const Hash& h = e.hash;
       sqlite3_stmt* s = insert_frame.get();
       sqlite3_bind_int64(s, 1, session_key);
       sqlite3_bind_int64(s, 2, e.seq);
       sqlite3_bind_int64(s, 3, e.t_ns);
       sqlite3_bind_int(s, 4, static_cast<int>(e.direction));
       sqlite3_bind_int(s, 5, e.channel);
-      sqlite3_bind_blob(s, 6, payload.empty() ? "" : payload.data(),
-                        static_cast<int>(payload.size()), SQLITE_STATIC);
-      sqlite3_bind_blob(s, 7, h.data(), static_cast<int>(h.size()), SQLITE_STATIC);
+      sqlite3_bind_int(s, 6, e.codec);
+      // SQLITE_STATIC: the batch outlives the step; no copy into SQLite's own memory.
+      sqlite3_bind_blob(s, 7, stored.empty() ? "" : stored.data(), static_cast<int>(stored.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(s, 8, h.data(), static_cast<int>(h.size()), SQLITE_STATIC);
       int rc = sqlite3_step(s);
       sqlite3_reset(s);
       if (rc != SQLITE_DONE) {
@@ -464,6 +492,7 @@ struct SessionWriter::Impl {
 
       Status st;
       if (!work.entries.empty() && !skip) {
+        EncodeBatch(work);
         st = WriteBatch(work);
         if (!st.ok()) gap = true;
       }
@@ -528,8 +557,7 @@ Result<std::unique_ptr<SessionWriter::Impl>> NewImpl(SessionMeta& meta,
   impl->options = options;
   impl->meta = meta;
   impl->current_meta = meta;
-  impl->producer_head = ChainStart(meta.id);
-  impl->committed_head = impl->producer_head;
+  impl->committed_head = ChainStart(meta.id);
   // Reserve the batch buffers once (Append then copies without allocating in steady state).
   size_t reserve = std::min<size_t>(options.queue_bytes, 64 << 20);
   impl->pending.arena.reserve(reserve);
@@ -598,8 +626,7 @@ const SessionMeta& SessionWriter::meta() const { return impl_->meta; }
 Status SessionWriter::Append(int64_t t_ns, Direction direction, uint8_t channel,
                              std::string_view payload) {
   Impl& w = *impl_;
-  // Hash outside the lock, on the caller's bytes: the writer thread never waits for it.
-  Hash h = ChainNext(w.producer_head, w.next_seq, t_ns, direction, channel, payload);
+  // The producer only copies: hashing and compression happen on the writer thread.
   const size_t cost = payload.size() + kEntryCost;
   std::unique_lock lk(w.mu);
   if (w.finish_called) return Status::InvalidArgument("append after finish");
@@ -617,12 +644,11 @@ Status SessionWriter::Append(int64_t t_ns, Direction direction, uint8_t channel,
   const bool was_empty = b.entries.empty();
   if (was_empty) w.first_pending = SteadyClock::now();
   b.entries.push_back(
-      Entry{w.next_seq, t_ns, b.arena.size(), payload.size(), direction, channel, false, 0, h});
+      Entry{w.next_seq, t_ns, b.arena.size(), payload.size(), direction, channel, false, 0});
   b.arena.append(payload);
   w.pending_cost += cost;
   w.queued_cost += cost;
   ++w.next_seq;
-  w.producer_head = h;
   if (w.writer_idle &&
       (was_empty || w.pending_cost >= w.options.queue_bytes / kEarlyBatchDivisor)) {
     w.work_cv.notify_one();
@@ -644,8 +670,8 @@ Status SessionWriter::UpdateMeta(const SessionMeta& meta) {
   Batch& b = w.pending;
   if (b.entries.empty()) w.first_pending = SteadyClock::now();
   b.metas.push_back(meta);
-  b.entries.push_back(Entry{-1, 0, 0, 0, Direction::kToServer, 0, true,
-                            static_cast<uint32_t>(b.metas.size() - 1), Hash{}});
+  b.entries.push_back(
+      Entry{-1, 0, 0, 0, Direction::kToServer, 0, true, static_cast<uint32_t>(b.metas.size() - 1)});
   w.pending_cost += kEntryCost;
   w.queued_cost += kEntryCost;
   if (w.writer_idle) w.work_cv.notify_one();

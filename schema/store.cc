@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "schema/payload_codec.h"
 #include "schema/store_internal.h"
 
 namespace podtape::store {
@@ -746,6 +747,7 @@ Status Store::ReadFrames(std::string_view session_id,
                 "SELECT seq, t_ns, direction, channel, codec, payload, hash FROM frames "
                 "WHERE session_key = ?1 ORDER BY seq"));
   s.Int(1, session_key);
+  PayloadDecoder decoder;  // one zstd context and buffer for the whole session
   for (;;) {
     Result<bool> row = s.Step("reading frames");
     if (!row.ok()) return row.status();
@@ -764,15 +766,13 @@ Status Store::ReadFrames(std::string_view session_id,
       return Status::Corruption(
           fmt::format("frame {} of session {} has channel {}", f.seq, session_id, channel));
     }
-    if (codec != 0) {
-      return Status::Unsupported(fmt::format(
-          "frame {} of session {} uses payload codec {}, which this podtape cannot read; "
-          "upgrade podtape",
-          f.seq, session_id, codec));
+    Result<std::string_view> payload = decoder.Decode(codec, s.ColBlob(5));
+    if (!payload.ok()) {
+      return payload.status().WithContext(fmt::format("frame {} of session {}", f.seq, session_id));
     }
     f.direction = static_cast<Direction>(dir);
     f.channel = static_cast<uint8_t>(channel);
-    f.payload = s.ColBlob(5);
+    f.payload = *payload;
     Result<Hash> h = HashFrom(s.ColBlob(6), fmt::format("hash of frame {}", f.seq));
     if (!h.ok()) return h.status();
     f.hash = *h;

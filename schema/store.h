@@ -6,7 +6,8 @@
 //   by one thread at a time; its methods serialise on an internal mutex, so a SessionWriter that
 //   shares an in-memory Store (see SessionWriter::Start(Store&, ...)) is safe.
 // - SessionWriter: records one session. Append() is called by one producer thread (the network
-//   side); a private thread with its own SQLite connection commits frames in batches.
+//   side) and only copies; a private thread with its own SQLite connection hashes the chain,
+//   compresses payloads (frames.codec, schema/README.md "Payload codecs") and commits in batches.
 //
 // Times: started_at_ns / ended_at_ns are wall-clock Unix UTC nanoseconds; a frame's t_ns is
 // nanoseconds since the session start on a monotonic clock (the caller's clock; the store never

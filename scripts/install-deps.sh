@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libsqlite3-dev sqlite3 libfmt-dev libyaml-cpp-dev libcli11-dev libzstd-dev libvterm-dev
+  libssl-dev libsqlite3-dev sqlite3 libfmt-dev libyaml-cpp-dev libcli11-dev libzstd-dev zstd libvterm-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-kubernetes python3-websocket curl asciinema chromium
 )

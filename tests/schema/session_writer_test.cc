@@ -12,6 +12,7 @@
 
 #include "schema/store.h"
 #include "schema/store_test_util.h"
+#include "schema/text_log.h"
 #include "test_util.h"
 
 namespace podtape::store {
@@ -300,7 +301,8 @@ int FillUntilFailure(const std::string& db, bool fail_open) {
   rlimit lim{};
   lim.rlim_cur = lim.rlim_max = 2 << 20;
   if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return 11;
-  const std::string payload(32 << 10, 'z');
+  // Random bytes: stored raw (compressible ones would never reach the limit).
+  const std::string payload = testing::TextLog().RandomBytes(32 << 10);
   for (int i = 0; i < 1000; ++i) {  // 32 MiB: far past the limit
     Status st = (*w)->Append(i, Direction::kFromServer, 1, payload);
     if (!st.ok()) {

@@ -1,0 +1,454 @@
+// Payload compression (frames.codec 1 = zstd): round trips, the sqlite3-shell recipe of
+// schema/README.md, old raw-only files, tampered compressed rows, storage ratios and prune.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "schema/payload_codec.h"
+#include "schema/prune.h"
+#include "schema/store.h"
+#include "schema/store_test_util.h"
+#include "schema/text_log.h"
+#include "test_util.h"
+
+namespace podtape::store {
+namespace {
+
+using podtape::testing::ReadFile;
+using podtape::testing::Run;
+using podtape::testing::RunOptions;
+using podtape::testing::RunResult;
+using podtape::testing::TempDir;
+using testing::ReadAll;
+using testing::SampleMeta;
+using testing::TextLog;
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path) {
+  Result<std::unique_ptr<Store>> s = Store::Open(path);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+// Runs SQL with the sqlite3 shell (fed on stdin, so long statements fit); returns its stdout.
+std::string Sql(const std::string& db, const std::string& sql) {
+  RunOptions o;
+  o.stdin_data = sql;
+  o.timeout = std::chrono::seconds(60);
+  RunResult r = podtape::testing::Run({"sqlite3", db}, o);
+  EXPECT_EQ(r.exit_code, 0) << sql.substr(0, 200) << "\n" << r.err;
+  return r.out;
+}
+
+std::string Hex(std::string_view bytes) {
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) s += fmt::format("{:02X}", c);
+  return s;
+}
+
+std::string Unhex(std::string_view hex) {
+  std::string s;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    s += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return s;
+}
+
+struct StoredRow {
+  int64_t codec = -1;
+  int64_t length = -1;
+};
+
+// codec and stored length of every frame of `id`, by seq.
+std::vector<StoredRow> StoredRows(const std::string& db, const std::string& id) {
+  std::istringstream out(Sql(db, fmt::format("SELECT codec, length(payload) FROM frames WHERE "
+                                             "session_key = (SELECT session_key FROM sessions "
+                                             "WHERE id = '{}') ORDER BY seq;",
+                                             id)));
+  std::vector<StoredRow> rows;
+  std::string line;
+  while (std::getline(out, line)) {
+    size_t bar = line.find('|');
+    if (bar == std::string::npos) continue;
+    rows.push_back({std::stoll(line.substr(0, bar)), std::stoll(line.substr(bar + 1))});
+  }
+  return rows;
+}
+
+struct Frame {
+  Direction direction;
+  uint8_t channel;
+  std::string payload;
+};
+
+std::string RecordFrames(const std::string& db, const std::vector<Frame>& frames,
+                         const std::string& pod = "web-0") {
+  auto w = SessionWriter::Start(db, SampleMeta(pod));
+  EXPECT_TRUE(w.ok()) << w.status().message();
+  if (!w.ok()) return "";
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    EXPECT_TRUE(
+        (*w)->Append(static_cast<int64_t>(i) * 1000, f.direction, f.channel, f.payload).ok());
+  }
+  std::string id = (*w)->id();
+  SessionEnd end;
+  end.exit_code = 0;
+  EXPECT_TRUE((*w)->Finish(end).ok());
+  return id;
+}
+
+TEST(StoreCompressionTest, CompressibleIncompressibleTinyAndEmptyFramesRoundTrip) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  std::vector<Frame> frames = {
+      {Direction::kFromServer, 1, ""},                        // 0: the empty "ready" frame
+      {Direction::kToServer, 0, "l"},                         // 1: a keystroke
+      {Direction::kFromServer, 1, log.Chunk(63)},             // 2: below the threshold
+      {Direction::kFromServer, 1, log.Chunk(32768)},          // 3: text: compressed
+      {Direction::kFromServer, 2, log.RandomBytes(32768)},    // 4: random: raw
+      {Direction::kFromServer, 1, log.Chunk(32768)},          // 5: raw, untried (back-off)
+      {Direction::kToServer, 0, "\r"},                        // 6: tiny frames do not count
+      {Direction::kFromServer, 1, log.Chunk(300 * 1024)},     // 7: compressed again
+      {Direction::kFromServer, 1, std::string(100000, 'x')},  // 8: one long run
+      {Direction::kFromServer, 1, std::string(64, '\0')},     // 9: exactly the threshold
+  };
+  const std::string id = RecordFrames(db, frames);
+  ASSERT_FALSE(id.empty());
+
+  auto store = OpenOrDie(db);
+  ASSERT_NE(store, nullptr);
+  auto back = ReadAll(*store, id);
+  ASSERT_TRUE(back.status.ok()) << back.status.message();
+  ASSERT_EQ(back.payloads.size(), frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(back.seqs[i], static_cast<int64_t>(i));
+    EXPECT_EQ(back.directions[i], frames[i].direction);
+    EXPECT_EQ(back.channels[i], frames[i].channel);
+    EXPECT_TRUE(back.payloads[i] == frames[i].payload) << back.payloads[i].size();
+  }
+  EXPECT_TRUE(back.chain_ok) << back.first_bad_seq;
+  auto row = store->Find(id);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->bytes, 63 + 32768 * 3 + 300 * 1024 + 100000 + 64);
+  auto check = CheckSession(*store, *row);
+  ASSERT_TRUE(check.ok()) << check.status().message();
+  EXPECT_TRUE(check->intact()) << check->problem;
+
+  const std::vector<StoredRow> rows = StoredRows(db, id);
+  ASSERT_EQ(rows.size(), frames.size());
+  const std::vector<int64_t> codecs = {0, 0, 0, 1, 0, 0, 0, 1, 1, 1};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(rows[i].codec, codecs[i]);
+    if (rows[i].codec == 0) {
+      EXPECT_EQ(rows[i].length, static_cast<int64_t>(frames[i].payload.size()));
+    }
+  }
+  EXPECT_LT(rows[3].length, 32768 * 35 / 100);
+  EXPECT_LT(rows[7].length, 300 * 1024 * 35 / 100);
+  EXPECT_LT(rows[8].length, 100);
+}
+
+TEST(StoreCompressionTest, InMemoryStoreCompressesToo) {
+  auto store = OpenOrDie(":memory:");
+  ASSERT_NE(store, nullptr);
+  TextLog log;
+  std::vector<std::string> payloads;
+  auto w = SessionWriter::Start(*store, SampleMeta());
+  ASSERT_TRUE(w.ok());
+  for (int i = 0; i < 40; ++i) {
+    payloads.push_back(i % 5 == 4 ? log.RandomBytes(4096)
+                                  : log.Chunk(static_cast<size_t>(i) * 997));
+    ASSERT_TRUE((*w)->Append(i, Direction::kFromServer, 1, payloads.back()).ok());
+  }
+  const std::string id = (*w)->id();
+  ASSERT_TRUE((*w)->Finish({}).ok());
+  auto back = ReadAll(*store, id);
+  ASSERT_TRUE(back.status.ok()) << back.status.message();
+  EXPECT_TRUE(back.payloads == payloads);
+  EXPECT_TRUE(back.chain_ok);
+  auto check = CheckSession(*store, *store->Find(id));
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->intact()) << check->problem;
+}
+
+// schema/README.md's recipe for a codec-1 row: writefile() in the sqlite3 shell, then zstd -d.
+TEST(StoreCompressionTest, ACompressedRowReadsBackWithTheSqliteShellAndZstd) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  const std::string text = log.Chunk(32768);
+  const std::string id = RecordFrames(db, {{Direction::kFromServer, 1, text}});
+  ASSERT_FALSE(id.empty());
+  const std::string zst = dir.File("frame.zst");
+  Sql(db, fmt::format("SELECT writefile('{}', payload) FROM frames WHERE session_key = "
+                      "(SELECT session_key FROM sessions WHERE id = '{}') AND seq = 0 AND "
+                      "codec = 1;",
+                      zst, id));
+  RunResult r = podtape::testing::Run({"zstd", "-q", "-d", "-c", zst});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out == text) << r.out.size();
+  // Raw rows need nothing more than the shell.
+  const std::string id2 = RecordFrames(db, {{Direction::kFromServer, 1, "hello\n"}});
+  EXPECT_EQ(Sql(db, fmt::format("SELECT CAST(payload AS TEXT) FROM frames WHERE session_key = "
+                                "(SELECT session_key FROM sessions WHERE id = '{}') AND "
+                                "codec = 0;",
+                                id2)),
+            "hello\n\n");
+}
+
+// A file as podtape wrote it before compression (every row codec 0), made with the sqlite3 shell
+// from the released schema steps, still reads and verifies, and takes new sessions.
+class OldFormatTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(OldFormatTest, RawOnlyFileReadsVerifiesAndTakesNewSessions) {
+  const int version = GetParam();
+  TempDir dir;
+  const std::string db = dir.File("old.db");
+  std::string schema = ReadFile(std::string(PODTAPE_SOURCE_DIR) + "/schema/schema.sql");
+  size_t next = schema.find(fmt::format("\n-- version {}\n", version + 1));
+  if (next != std::string::npos) schema.resize(next);
+
+  SessionMeta m;
+  m.id = "01937f2a-1b2c-7d3e-8f40-0123456789ab";
+  m.kind = "exec";
+  m.started_at_ns = 1732600000000000000;
+  m.pod = "old-0";
+  m.command = {"cat", "app.log"};
+  m.user_source = "none";
+  SessionEnd e;
+  e.ended_at_ns = m.started_at_ns + 5'000'000'000;
+  e.end_reason = "completed";
+  e.exit_code = 0;
+  TextLog log;
+  std::vector<std::string> payloads = {"", log.Chunk(32768), "x", log.Chunk(5000)};
+  std::string sql =
+      "PRAGMA journal_mode=WAL;\n" + schema + fmt::format("\nPRAGMA user_version = {};\n", version);
+  Hash head = ChainStart(m.id);
+  int64_t bytes = 0;
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    const int64_t t = static_cast<int64_t>(i) * 1000;
+    head = ChainNext(head, static_cast<int64_t>(i), t, Direction::kFromServer, 1, payloads[i]);
+    bytes += static_cast<int64_t>(payloads[i].size());
+    sql += fmt::format(
+        "INSERT INTO frames (session_key, seq, t_ns, direction, channel, codec, payload, hash) "
+        "VALUES (1, {}, {}, 1, 1, 0, X'{}', X'{}');\n",
+        i, t, Hex(payloads[i]),
+        Hex(std::string_view(reinterpret_cast<const char*>(head.data()), 32)));
+  }
+  const int64_t n = static_cast<int64_t>(payloads.size());
+  const Hash seal = ComputeSeal(m, e, head, n);
+  auto hex = [](const Hash& h) {
+    return Hex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+  };
+  sql += fmt::format(
+      "INSERT INTO sessions (session_key, id, kind, started_at_ns, ended_at_ns, end_reason, "
+      "error, exit_code, close_reason, pod, command, frames, bytes, chain_head, seal) VALUES "
+      "(1, '{}', 'exec', {}, {}, 'completed', '', 0, '', 'old-0', '[\"cat\",\"app.log\"]', {}, "
+      "{}, X'{}', X'{}');\n",
+      m.id, m.started_at_ns, e.ended_at_ns, n, bytes, hex(head), hex(seal));
+  Sql(db, sql);
+  ASSERT_EQ(Sql(db, "PRAGMA user_version;"), fmt::format("{}\n", version));
+
+  auto store = OpenOrDie(db);  // migrates to the current version
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Sql(db, "PRAGMA user_version;"), fmt::format("{}\n", kSchemaVersion));
+  auto row = store->Find(m.id);
+  ASSERT_TRUE(row.ok()) << row.status().message();
+  auto back = ReadAll(*store, m.id);
+  ASSERT_TRUE(back.status.ok()) << back.status.message();
+  EXPECT_TRUE(back.payloads == payloads);
+  EXPECT_TRUE(back.chain_ok);
+  auto check = CheckSession(*store, *row);
+  ASSERT_TRUE(check.ok()) << check.status().message();
+  EXPECT_TRUE(check->intact()) << check->problem;
+
+  // A new session in the same file is compressed beside the old raw one; both verify.
+  const std::string id = RecordFrames(db, {{Direction::kFromServer, 1, log.Chunk(32768)}});
+  ASSERT_EQ(StoredRows(db, id).size(), 1u);
+  EXPECT_EQ(StoredRows(db, id)[0].codec, 1);
+  for (const std::string& ref : {m.id, id}) {
+    auto check = CheckSession(*store, *store->Find(ref));
+    ASSERT_TRUE(check.ok()) << check.status().message();
+    EXPECT_TRUE(check->intact()) << check->problem;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, OldFormatTest, ::testing::Values(1, 2));
+
+// A changed compressed row is reported as a changed frame or as corruption, in one line naming
+// the frame; never a crash, never read as intact (ASan checks the decoder on every edit).
+TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  std::vector<Frame> frames;
+  for (int i = 0; i < 4; ++i) frames.push_back({Direction::kFromServer, 1, log.Chunk(32768)});
+  frames.push_back({Direction::kToServer, 0, "exit\r"});
+  const std::string id = RecordFrames(db, frames);
+  ASSERT_FALSE(id.empty());
+  const std::vector<StoredRow> rows = StoredRows(db, id);
+  ASSERT_EQ(rows.size(), 5u);
+  ASSERT_EQ(rows[2].codec, 1);
+  ASSERT_EQ(rows[4].codec, 0);
+  const std::string where = fmt::format(
+      " WHERE session_key = (SELECT session_key FROM sessions WHERE id = '{}') AND seq = ", id);
+  const std::string blob = Unhex(Sql(db, "SELECT hex(payload) FROM frames" + where + "2;"));
+  ASSERT_EQ(static_cast<int64_t>(blob.size()), rows[2].length);
+
+  struct Edit {
+    const char* name;
+    int64_t seq;
+    std::string sql;
+  };
+  auto with_blob = [&](std::string b) {
+    return "UPDATE frames SET payload = X'" + Hex(b) + "'" + where + "2;";
+  };
+  std::string flipped_middle = blob;
+  flipped_middle[blob.size() / 2] ^= 0x20;
+  std::string flipped_header = blob;
+  flipped_header[5] ^= 0x01;  // the frame content size
+  std::string huge = blob.substr(0, 4) + std::string("\xE0\x00\x00\x00\x00\x00\x01\x00\x00", 9);
+  const std::vector<Edit> edits = {
+      {"a byte changed in the middle", 2, with_blob(flipped_middle)},
+      {"the declared size changed", 2, with_blob(flipped_header)},
+      {"cut short", 2, with_blob(blob.substr(0, blob.size() - 10))},
+      {"bytes appended", 2, with_blob(blob + "junk")},
+      {"a huge declared size", 2, with_blob(huge)},
+      {"not zstd at all", 2, with_blob("hello, world")},
+      {"stored raw instead", 2, "UPDATE frames SET codec = 0" + where + "2;"},
+      {"a raw row marked compressed", 4, "UPDATE frames SET codec = 1" + where + "4;"},
+  };
+  auto store = OpenOrDie(db);
+  ASSERT_NE(store, nullptr);
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.name);
+    Sql(db, e.sql);
+    auto row = store->Find(id);
+    ASSERT_TRUE(row.ok());
+    auto check = CheckSession(*store, *row);
+    if (check.ok()) {
+      EXPECT_FALSE(check->intact());
+      ASSERT_TRUE(check->first_bad_seq.has_value()) << check->problem;
+      EXPECT_EQ(*check->first_bad_seq, e.seq);
+    } else {
+      EXPECT_EQ(check.status().code(), Status::Code::kCorruption) << check.status().message();
+      const std::string& msg = check.status().message();
+      EXPECT_NE(msg.find(fmt::format("frame {} of session", e.seq)), std::string::npos) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+    // (podtape verify reports a Corruption from CheckSession as "tampered", with this message.)
+    // Put the row back: the session verifies again.
+    Sql(db, with_blob(blob) + "UPDATE frames SET codec = 1" + where + "2;" +
+                "UPDATE frames SET codec = 0" + where + "4;");
+    check = CheckSession(*store, *store->Find(id));
+    ASSERT_TRUE(check.ok()) << check.status().message();
+    EXPECT_TRUE(check->intact()) << check->problem;
+  }
+}
+
+TEST(PayloadCodecTest, DecoderRefusesWhatTheEncoderNeverWrites) {
+  PayloadDecoder d;
+  auto unknown = d.Decode(7, "abc");
+  EXPECT_EQ(unknown.status().code(), Status::Code::kUnsupported);
+  EXPECT_EQ(d.Decode(kCodecZstd, "").status().code(), Status::Code::kCorruption);
+  // A valid header whose content size is unknown (streaming frames): never written by podtape.
+  std::string unknown_size("\x28\xB5\x2F\xFD\x00\x58\x01\x00\x00", 9);
+  EXPECT_EQ(d.Decode(kCodecZstd, unknown_size).status().code(), Status::Code::kCorruption);
+  auto raw = d.Decode(kCodecRaw, "as is");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(*raw, "as is");
+
+  PayloadEncoder enc;
+  ByteBuffer out;
+  TextLog log;
+  const std::string text = log.Chunk(4096);
+  ASSERT_EQ(enc.Encode(text, &out), kCodecZstd);
+  auto back = d.Decode(kCodecZstd, std::string_view(out.data(), out.size()));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(*back, text);
+}
+
+// The back-off: after incompressible payloads, compression is tried again, less and less often,
+// and a payload that compresses brings it back at once.
+TEST(PayloadCodecTest, BacksOffOnIncompressiblePayloadsAndRecovers) {
+  PayloadEncoder enc;
+  ByteBuffer out;
+  TextLog log;
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(enc.Encode(log.RandomBytes(1024), &out), kCodecRaw);
+  }
+  EXPECT_EQ(out.size(), 0u);  // nothing written for what was stored raw
+  // The back-off is at its cap now: at most 64 payloads go untried before the next attempt.
+  int attempts = 0;
+  while (attempts <= 64 && enc.Encode(log.Chunk(4096), &out) != kCodecZstd) ++attempts;
+  EXPECT_LE(attempts, 64);
+  EXPECT_GT(attempts, 0);  // it was backing off
+  // A payload that compressed resets it: every compressible one is compressed again.
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(enc.Encode(log.Chunk(4096), &out), kCodecZstd);
+}
+
+// Database bytes (sessions and frames with their indexes; the search index apart) per recorded
+// byte: sizes, not timings, so deterministic.
+double StoredPerRecorded(const std::string& db, int64_t recorded) {
+  std::string out = Sql(db,
+                        "SELECT sum(pgsize) FROM dbstat WHERE name NOT LIKE 'index%' AND "
+                        "name <> 'indexed_sessions';");
+  return static_cast<double>(std::stoll(out)) / static_cast<double>(recorded);
+}
+
+TEST(StoreCompressionTest, StorageRatioOfTextLikeAndRandomStreams) {
+  TempDir dir;
+  TextLog log;
+  constexpr int kFrames = 256;  // 8 MiB of 32 KiB frames
+  std::vector<Frame> text, random;
+  for (int i = 0; i < kFrames; ++i) {
+    text.push_back({Direction::kFromServer, 1, log.Chunk(32768)});
+    random.push_back({Direction::kFromServer, 1, log.RandomBytes(32768)});
+  }
+  const int64_t recorded = int64_t{kFrames} * 32768;
+  const std::string text_db = dir.File("text.db");
+  ASSERT_FALSE(RecordFrames(text_db, text).empty());
+  const std::string random_db = dir.File("random.db");
+  ASSERT_FALSE(RecordFrames(random_db, random).empty());
+  const double text_ratio = StoredPerRecorded(text_db, recorded);
+  const double random_ratio = StoredPerRecorded(random_db, recorded);
+  std::printf("stored bytes per recorded byte: text-like %.3f, random %.3f\n", text_ratio,
+              random_ratio);
+  EXPECT_LT(text_ratio, 0.35);
+  EXPECT_LT(random_ratio, 1.05);
+  EXPECT_GT(random_ratio, 1.0);  // the measure counts what is stored
+}
+
+TEST(StoreCompressionTest, PruneRemovesACompressedSessionAndTheOtherStillVerifies) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  std::vector<Frame> frames;
+  for (int i = 0; i < 8; ++i) frames.push_back({Direction::kFromServer, 1, log.Chunk(20000)});
+  const std::string gone = RecordFrames(db, frames, "old-0");
+  const std::string kept = RecordFrames(db, frames, "new-0");
+  auto store = OpenOrDie(db);
+  ASSERT_NE(store, nullptr);
+  auto removed = DeleteSession(*store, gone);
+  ASSERT_TRUE(removed.ok()) << removed.status().message();
+  EXPECT_EQ(*removed, 8);
+  EXPECT_EQ(Sql(db, "SELECT count(*) FROM frames;"), "8\n");
+  EXPECT_EQ(store->Find(gone).status().code(), Status::Code::kNotFound);
+  auto back = ReadAll(*store, kept);
+  ASSERT_TRUE(back.status.ok());
+  EXPECT_EQ(back.payloads[7], frames[7].payload);
+  auto check = CheckSession(*store, *store->Find(kept));
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->intact()) << check->problem;
+}
+
+}  // namespace
+}  // namespace podtape::store
