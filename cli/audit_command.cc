@@ -3,15 +3,13 @@
 // One row per command from the command index (player/command_index.h), oldest first. Ended
 // sessions not indexed yet are indexed first.
 #include <CLI/CLI.hpp>
-#include <map>
+#include <cstdio>
 #include <memory>
 
 #include "cli/app.h"
 #include "cli/filter_flags.h"
 #include "player/audit.h"
 #include "player/output.h"
-#include "player/search.h"
-#include "schema/index_store.h"
 #include "schema/store.h"
 
 namespace podtape::cli {
@@ -36,15 +34,12 @@ Result<int> RunAudit(const AuditOptions& o, const Globals& globals) {
   if (!path.ok()) return path.status();
   auto store = store::Store::Open(*path);
   if (!store.ok()) return store.status();
-  Result<int> indexed = player::IndexPendingSessions(**store);
-  if (!indexed.ok()) return indexed.status();
-  auto hits = store::QueryIndex(**store, q);
-  if (!hits.ok()) return hits.status();
-  std::map<std::string, store::SessionRow> sessions;
-  auto rows = player::JoinSessions(**store, *hits, &sessions);
-  if (!rows.ok()) return rows.status();
+  Result<player::IndexRows> found = player::QueryIndexRows(**store, q, player::kIndexerWait);
+  if (!found.ok()) return found.status();
+  if (found->indexer_busy) std::fputs(player::kIndexerBusyNote, stderr);
+  const std::vector<player::IndexRow>& rows = found->rows;
   player::FdSink out(1, "standard output");
-  PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatAudit(*rows, *format, !o.no_headers)));
+  PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatAudit(rows, *format, !o.no_headers)));
   PODTAPE_RETURN_IF_ERROR(out.Flush());
   return 0;
 }

@@ -1,18 +1,27 @@
 // podtape index [--background]
 //
 // Builds the search index (commands and output lines) of every ended session not indexed yet.
-// exec and attach start it detached when a session ends (--background: lowest CPU priority, no
-// output), so indexing never delays the user's exit; search and audit catch up themselves on
-// anything still pending, and several indexers at once index each session once.
+// exec, attach (and proxy) start it detached when a session ends (StartBackgroundIndexer), so
+// indexing never delays the user's exit: --background runs at the lowest CPU priority (nice 19)
+// and the idle I/O class, prints nothing, and writes in small transactions
+// (schema/index_store.h), so the next session's writes never wait long for it. One indexer runs
+// at a time per store; others wait for it, asleep, and the one running goes on until no ended
+// session is left unindexed. search and audit catch up themselves on anything still pending.
+// PODTAPE_NO_INDEX=1 in the environment turns the background indexer off (search and audit then
+// index when they run).
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "cli/app.h"
 #include "player/search.h"
@@ -27,15 +36,30 @@ struct IndexOptions {
   bool background = false;
 };
 
+// The idle I/O scheduling class (ioprio_set(2); glibc has no wrapper): the disk serves this
+// process only when nobody else wants it. Best effort: a kernel or scheduler without I/O
+// priorities leaves it at the default.
+void SetIdleIoPriority() {
+  constexpr int kIoprioWhoProcess = 1;
+  constexpr int kIoprioClassIdle = 3;
+  constexpr int kIoprioClassShift = 13;
+  syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioClassIdle << kIoprioClassShift);
+}
+
 Result<int> RunIndex(const IndexOptions& opts, const Globals& globals) {
-  if (opts.background) setpriority(PRIO_PROCESS, 0, 19);
+  if (opts.background) {
+    setpriority(PRIO_PROCESS, 0, 19);
+    SetIdleIoPriority();
+  }
   auto db = ResolveDbPath(globals);
   if (!db.ok()) return db.status();
   auto store = store::Store::Open(*db);
   if (!store.ok()) return store.status();
-  Result<int> n = player::IndexPendingSessions(**store);
-  if (!n.ok()) return n.status().WithContext("indexing");
-  if (!opts.background) std::printf("indexed %d session%s\n", *n, *n == 1 ? "" : "s");
+  Result<player::IndexRun> run =
+      player::IndexPendingSessions(**store, std::chrono::milliseconds(-1));
+  if (!run.ok()) return run.status().WithContext("indexing");
+  const int n = run->indexed;
+  if (!opts.background) std::printf("indexed %d session%s\n", n, n == 1 ? "" : "s");
   return 0;
 }
 
@@ -52,6 +76,8 @@ void RegisterIndex(CLI::App& app, Globals& globals) {
 }
 
 void StartBackgroundIndexer(const std::string& db_path) {
+  const char* off = std::getenv("PODTAPE_NO_INDEX");
+  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") return;
   // A fresh process (not a fork of this multi-threaded one), in its own session, with stdio on
   // /dev/null so it holds no pipe of the caller's open; nobody waits for it.
   posix_spawn_file_actions_t actions;

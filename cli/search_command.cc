@@ -5,15 +5,12 @@
 // Exit 0 with hits, 1 without, 2 on error. Ended sessions not indexed yet are indexed first.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <map>
 #include <memory>
 
 #include "cli/app.h"
 #include "cli/filter_flags.h"
 #include "player/audit.h"
 #include "player/output.h"
-#include "player/search.h"
-#include "schema/index_store.h"
 #include "schema/store.h"
 
 namespace podtape::cli {
@@ -47,19 +44,16 @@ Result<int> Search(const SearchOptions& o, const Globals& globals) {
   if (!path.ok()) return path.status();
   auto store = store::Store::Open(*path);
   if (!store.ok()) return store.status();
-  Result<int> indexed = player::IndexPendingSessions(**store);
-  if (!indexed.ok()) return indexed.status();
-  auto hits = store::QueryIndex(**store, q);
-  if (!hits.ok()) return hits.status();
-  std::map<std::string, store::SessionRow> sessions;
-  auto rows = player::JoinSessions(**store, *hits, &sessions);
-  if (!rows.ok()) return rows.status();
-  if (!rows->empty() || *format == player::ListFormat::kJson) {
+  Result<player::IndexRows> found = player::QueryIndexRows(**store, q, player::kIndexerWait);
+  if (!found.ok()) return found.status();
+  if (found->indexer_busy) std::fputs(player::kIndexerBusyNote, stderr);
+  const std::vector<player::IndexRow>& rows = found->rows;
+  if (!rows.empty() || *format == player::ListFormat::kJson) {
     player::FdSink out(1, "standard output");
-    PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatSearch(*rows, *format, !o.no_headers)));
+    PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatSearch(rows, *format, !o.no_headers)));
     PODTAPE_RETURN_IF_ERROR(out.Flush());
   }
-  return rows->empty() ? 1 : 0;
+  return rows.empty() ? 1 : 0;
 }
 
 // Exit 2 on error, as grep does (1 means no hit).

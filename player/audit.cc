@@ -1,7 +1,10 @@
 #include "player/audit.h"
 
 #include <boost/json.hpp>
+#include <functional>
+#include <map>
 
+#include "player/search.h"
 #include "player/time_spec.h"
 
 namespace podtape::player {
@@ -16,59 +19,95 @@ std::string Join(const std::vector<std::string>& v, std::string_view sep) {
   return out;
 }
 
-std::string ExitCode(const store::SessionRow& s) {
-  return s.end.exit_code ? std::to_string(*s.end.exit_code) : std::string();
+// A table/CSV column: its header and its cell for a row (CSV gets full ids, tables short ones).
+struct Column {
+  const char* header;
+  std::function<std::string(const IndexRow&, ListFormat)> cell;
+};
+
+std::string SessionId(const IndexRow& r, ListFormat f) {
+  return f == ListFormat::kCsv ? r.session->meta.id : r.session->short_id;
 }
 
-std::string Where(const store::SessionRow& s) {
-  return s.meta.namespace_ + "/" + s.meta.pod + "/" + s.meta.container;
-}
-
-// Pads escaped cells into columns; the last column is not padded.
-std::string Table(const std::vector<std::vector<std::string>>& cells) {
-  std::vector<size_t> width;
+// Table (escaped cells padded into columns; the last one not padded) or CSV (RFC 4180, CRLF).
+std::string Render(const std::vector<IndexRow>& rows, const std::vector<Column>& columns,
+                   ListFormat format, bool headers) {
+  std::vector<std::vector<std::string>> cells;
+  cells.reserve(rows.size() + 1);
+  if (headers) {
+    cells.emplace_back();
+    for (const Column& c : columns) cells.back().emplace_back(c.header);
+  }
+  for (const IndexRow& r : rows) {
+    cells.emplace_back();
+    for (const Column& c : columns) {
+      std::string v = c.cell(r, format);
+      cells.back().push_back(format == ListFormat::kCsv ? CsvField(v) : EscapeForTerminal(v));
+    }
+  }
+  std::vector<size_t> width(columns.size(), 0);
   for (const auto& row : cells) {
-    width.resize(std::max(width.size(), row.size()), 0);
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
   }
   std::string out;
   for (const auto& row : cells) {
     for (size_t i = 0; i < row.size(); ++i) {
       out += row[i];
-      if (i + 1 < row.size()) out.append(width[i] - row[i].size() + 2, ' ');
+      if (i + 1 == row.size()) break;
+      if (format == ListFormat::kCsv) {
+        out += ',';
+      } else {
+        out.append(width[i] - row[i].size() + 2, ' ');
+      }
     }
-    out += '\n';
+    out += format == ListFormat::kCsv ? "\r\n" : "\n";
   }
   return out;
 }
 
+std::string Json(const std::vector<IndexRow>& rows,
+                 const std::function<boost::json::object(const IndexRow&)>& object) {
+  boost::json::array arr;
+  arr.reserve(rows.size());
+  for (const IndexRow& r : rows) arr.push_back(object(r));
+  return boost::json::serialize(arr) + "\n";
+}
+
+int64_t HitTime(const IndexRow& r) { return r.session->meta.started_at_ns + r.hit.t_ns; }
+
 }  // namespace
 
-Result<std::vector<IndexRow>> JoinSessions(store::Store& store,
-                                           const std::vector<store::IndexHit>& hits,
-                                           std::map<std::string, store::SessionRow>* cache) {
-  std::vector<IndexRow> out;
-  out.reserve(hits.size());
-  for (const store::IndexHit& h : hits) {
-    auto it = cache->find(h.session_id);
-    if (it == cache->end()) {
+Result<IndexRows> QueryIndexRows(store::Store& store, const store::IndexQuery& query,
+                                 std::chrono::milliseconds wait) {
+  IndexRows out;
+  Result<IndexRun> run = IndexPendingSessions(store, wait);
+  if (!run.ok()) return run.status();
+  out.indexer_busy = run->busy;
+  Result<std::vector<store::IndexHit>> hits = store::QueryIndex(store, query);
+  if (!hits.ok()) return hits.status();
+  std::map<std::string, std::shared_ptr<const store::SessionRow>, std::less<>> sessions;
+  out.rows.reserve(hits->size());
+  for (store::IndexHit& h : *hits) {
+    auto it = sessions.find(h.session_id);
+    if (it == sessions.end()) {
       Result<store::SessionRow> row = store.Find(h.session_id);
       if (!row.ok()) return row.status();
-      it = cache->emplace(h.session_id, std::move(*row)).first;
+      it =
+          sessions.emplace(h.session_id, std::make_shared<const store::SessionRow>(std::move(*row)))
+              .first;
     }
-    out.push_back({h, &it->second});
+    out.rows.push_back({std::move(h), it->second});
   }
   return out;
 }
 
 std::string FormatAudit(const std::vector<IndexRow>& rows, ListFormat format, bool headers) {
   if (format == ListFormat::kJson) {
-    boost::json::array arr;
-    for (const IndexRow& r : rows) {
+    return Json(rows, [](const IndexRow& r) {
       const store::SessionRow& s = *r.session;
       boost::json::array groups;
       for (const std::string& g : s.meta.groups) groups.emplace_back(g);
-      boost::json::object o{{"time", FormatRfc3339(s.meta.started_at_ns + r.hit.t_ns, true)},
+      boost::json::object o{{"time", FormatRfc3339(HitTime(r), true)},
                             {"offset", FormatOffset(r.hit.t_ns)},
                             {"user", s.meta.user},
                             {"groups", std::move(groups)},
@@ -81,89 +120,62 @@ std::string FormatAudit(const std::vector<IndexRow>& rows, ListFormat format, bo
                             {"session", s.meta.id},
                             {"exit_code", nullptr}};
       if (s.end.exit_code) o["exit_code"] = *s.end.exit_code;
-      arr.push_back(std::move(o));
-    }
-    return boost::json::serialize(arr) + "\n";
+      return o;
+    });
   }
-  std::vector<std::vector<std::string>> cells;
-  const std::vector<std::string> head = {"TIME", "USER",      "GROUPS",  "CLUSTER", "NAMESPACE",
-                                         "POD",  "CONTAINER", "SESSION", "EXIT",    "COMMAND"};
-  if (headers) cells.push_back(head);
-  for (const IndexRow& r : rows) {
-    const store::SessionRow& s = *r.session;
-    std::vector<std::string> row = {FormatRfc3339(s.meta.started_at_ns + r.hit.t_ns, true),
-                                    s.meta.user,
-                                    Join(s.meta.groups, ","),
-                                    s.meta.cluster,
-                                    s.meta.namespace_,
-                                    s.meta.pod,
-                                    s.meta.container,
-                                    format == ListFormat::kCsv ? s.meta.id : s.short_id,
-                                    ExitCode(s),
-                                    r.hit.text};
-    cells.push_back(std::move(row));
-  }
-  std::string out;
-  if (format == ListFormat::kCsv) {
-    for (const auto& row : cells) {
-      for (size_t i = 0; i < row.size(); ++i) {
-        if (i > 0) out += ',';
-        out += CsvField(row[i]);
-      }
-      out += "\r\n";
-    }
-    return out;
-  }
-  for (auto& row : cells) {
-    for (std::string& c : row) c = EscapeForTerminal(c);
-  }
-  return Table(cells);
+  static const std::vector<Column> kColumns = {
+      {"TIME", [](const IndexRow& r, ListFormat) { return FormatRfc3339(HitTime(r), true); }},
+      {"USER", [](const IndexRow& r, ListFormat) { return r.session->meta.user; }},
+      {"GROUPS", [](const IndexRow& r, ListFormat) { return Join(r.session->meta.groups, ","); }},
+      {"CLUSTER", [](const IndexRow& r, ListFormat) { return r.session->meta.cluster; }},
+      {"NAMESPACE", [](const IndexRow& r, ListFormat) { return r.session->meta.namespace_; }},
+      {"POD", [](const IndexRow& r, ListFormat) { return r.session->meta.pod; }},
+      {"CONTAINER", [](const IndexRow& r, ListFormat) { return r.session->meta.container; }},
+      {"SESSION", SessionId},
+      {"EXIT",
+       [](const IndexRow& r, ListFormat) {
+         const auto& code = r.session->end.exit_code;
+         return code ? std::to_string(*code) : std::string();
+       }},
+      {"COMMAND", [](const IndexRow& r, ListFormat) { return r.hit.text; }},
+  };
+  return Render(rows, kColumns, format, headers);
 }
 
 std::string FormatSearch(const std::vector<IndexRow>& rows, ListFormat format, bool headers) {
   if (format == ListFormat::kJson) {
-    boost::json::array arr;
-    for (const IndexRow& r : rows) {
+    return Json(rows, [](const IndexRow& r) {
       const store::SessionRow& s = *r.session;
-      arr.push_back(boost::json::object{
+      return boost::json::object{
           {"session", s.meta.id},
           {"short_id", s.short_id},
           {"offset", FormatOffset(r.hit.t_ns)},
           {"t_ns", r.hit.t_ns},
-          {"time", FormatRfc3339(s.meta.started_at_ns + r.hit.t_ns, true)},
+          {"time", FormatRfc3339(HitTime(r), true)},
           {"user", s.meta.user},
           {"namespace", s.meta.namespace_},
           {"pod", s.meta.pod},
           {"container", s.meta.container},
           {"kind", r.hit.kind == store::IndexKind::kCommand ? "command" : "output"},
-          {"text", r.hit.text}});
-    }
-    return boost::json::serialize(arr) + "\n";
+          {"text", r.hit.text}};
+    });
   }
-  std::vector<std::vector<std::string>> cells;
-  if (headers) cells.push_back({"SESSION", "OFFSET", "TIME", "USER", "WHERE", "MATCH"});
-  for (const IndexRow& r : rows) {
-    const store::SessionRow& s = *r.session;
-    std::string text = (r.hit.kind == store::IndexKind::kCommand ? "$ " : "") + r.hit.text;
-    cells.push_back({format == ListFormat::kCsv ? s.meta.id : s.short_id, FormatOffset(r.hit.t_ns),
-                     FormatRfc3339(s.meta.started_at_ns + r.hit.t_ns), s.meta.user, Where(s),
-                     std::move(text)});
-  }
-  std::string out;
-  if (format == ListFormat::kCsv) {
-    for (const auto& row : cells) {
-      for (size_t i = 0; i < row.size(); ++i) {
-        if (i > 0) out += ',';
-        out += CsvField(row[i]);
-      }
-      out += "\r\n";
-    }
-    return out;
-  }
-  for (auto& row : cells) {
-    for (std::string& c : row) c = EscapeForTerminal(c);
-  }
-  return Table(cells);
+  static const std::vector<Column> kColumns = {
+      {"SESSION", SessionId},
+      {"OFFSET", [](const IndexRow& r, ListFormat) { return FormatOffset(r.hit.t_ns); }},
+      {"TIME", [](const IndexRow& r, ListFormat) { return FormatRfc3339(HitTime(r)); }},
+      {"USER", [](const IndexRow& r, ListFormat) { return r.session->meta.user; }},
+      {"WHERE",
+       [](const IndexRow& r, ListFormat) {
+         const store::SessionMeta& m = r.session->meta;
+         return m.namespace_ + "/" + m.pod + "/" + m.container;
+       }},
+      {"MATCH",
+       [](const IndexRow& r, ListFormat) {
+         return (r.hit.kind == store::IndexKind::kCommand ? "$ " : "") + r.hit.text;
+       }},
+  };
+  return Render(rows, kColumns, format, headers);
 }
 
 }  // namespace podtape::player

@@ -1,6 +1,6 @@
-// `podtape audit` and `podtape search` output: rows from the command index joined with their
-// sessions. Table cells are escaped (player/session_list.h EscapeForTerminal); JSON and CSV
-// carry the text as recorded.
+// `podtape audit` and `podtape search`: rows from the command index joined with their sessions,
+// and their output. Table cells are escaped (player/session_list.h EscapeForTerminal); JSON and
+// CSV carry the text as recorded.
 //
 // audit: one row per command, oldest first: time (UTC, RFC 3339 with fraction), user and groups
 // (the identity the API server confirmed; user_source says how it was learned), cluster,
@@ -11,26 +11,42 @@
 #ifndef PODTAPE_PLAYER_AUDIT_H_
 #define PODTAPE_PLAYER_AUDIT_H_
 
-#include <map>
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "player/session_list.h"
 #include "schema/index_store.h"
+#include "schema/status.h"
 #include "schema/store.h"
 
 namespace podtape::player {
 
-// A hit with its session (looked up once per session).
+// A hit with its session (rows of one session share it).
 struct IndexRow {
   store::IndexHit hit;
-  const store::SessionRow* session = nullptr;
+  std::shared_ptr<const store::SessionRow> session;
 };
 
-// Looks up each hit's session in `store`; `cache` keeps the rows (the IndexRows point into it).
-Result<std::vector<IndexRow>> JoinSessions(store::Store& store,
-                                           const std::vector<store::IndexHit>& hits,
-                                           std::map<std::string, store::SessionRow>* cache);
+struct IndexRows {
+  std::vector<IndexRow> rows;
+  // Another indexer kept the store past the wait: sessions it had not finished are missing.
+  bool indexer_busy = false;
+};
+
+// How long search and audit wait for another indexer (the background `podtape index` a session
+// starts when it ends) before they search without the sessions it has not finished, and what
+// they then print on stderr.
+inline constexpr std::chrono::milliseconds kIndexerWait{30'000};
+inline constexpr char kIndexerBusyNote[] =
+    "warning: another podtape is still indexing this store: sessions it has not finished are "
+    "not searched yet; run 'podtape index' to wait for it\n";
+
+// What search and audit do: index the sessions not indexed yet (player/search.h, waiting up to
+// `wait` for another indexer), run `query`, and join each hit with its session.
+Result<IndexRows> QueryIndexRows(store::Store& store, const store::IndexQuery& query,
+                                 std::chrono::milliseconds wait);
 
 std::string FormatAudit(const std::vector<IndexRow>& rows, ListFormat format, bool headers);
 std::string FormatSearch(const std::vector<IndexRow>& rows, ListFormat format, bool headers);

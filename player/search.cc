@@ -1,9 +1,10 @@
 #include "player/search.h"
 
-#include <algorithm>
-#include <iterator>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "player/command_index.h"
 #include "player/frame_events.h"
@@ -22,16 +23,61 @@ void CutUtf8(std::string* s, size_t max) {
   s->resize(n);
 }
 
-void AddLine(std::vector<store::IndexEntry>* out, int64_t t_ns, std::string text) {
-  if (text.find_first_not_of(" \t") == std::string::npos) return;
-  CutUtf8(&text, kMaxIndexedLineBytes);
-  out->push_back({t_ns, store::IndexKind::kOutput, std::move(text)});
-}
+// Puts the commands and the output lines, each produced in time order but with its own lag, into
+// one sequence in session time, holding back no more than it must (and at most
+// kMaxHeldIndexEntries of each kind: past that, order gives way to memory).
+class EntryMerger {
+ public:
+  explicit EntryMerger(const IndexEntrySink& sink) : sink_(sink) {}
+
+  void AddCommand(int64_t t_ns, std::string text) {
+    commands_.push_back({t_ns, store::IndexKind::kCommand, std::move(text)});
+  }
+  void AddLine(int64_t t_ns, std::string text) {
+    if (text.find_first_not_of(" \t") == std::string::npos) return;
+    CutUtf8(&text, kMaxIndexedLineBytes);
+    lines_.push_back({t_ns, store::IndexKind::kOutput, std::move(text)});
+  }
+
+  // Passes on what nothing can precede any more: no command still to come is earlier than
+  // `command_watermark`. (Output lines have no such bound: commands wait for them.)
+  Status Drain(int64_t command_watermark) {
+    for (;;) {
+      if (!commands_.empty() && !lines_.empty()) {
+        PODTAPE_RETURN_IF_ERROR(lines_.front().t_ns < commands_.front().t_ns ? Pop(&lines_)
+                                                                             : Pop(&commands_));
+      } else if (!lines_.empty() && (lines_.front().t_ns < command_watermark ||
+                                     lines_.size() > kMaxHeldIndexEntries)) {
+        PODTAPE_RETURN_IF_ERROR(Pop(&lines_));
+      } else if (commands_.size() > kMaxHeldIndexEntries) {
+        PODTAPE_RETURN_IF_ERROR(Pop(&commands_));
+      } else {
+        return Status::OK();
+      }
+    }
+  }
+
+  Status Flush() {
+    PODTAPE_RETURN_IF_ERROR(Drain(INT64_MAX));
+    while (!commands_.empty()) PODTAPE_RETURN_IF_ERROR(Pop(&commands_));
+    return Status::OK();
+  }
+
+ private:
+  Status Pop(std::deque<store::IndexEntry>* q) {
+    Status st = sink_(q->front());
+    q->pop_front();
+    return st;
+  }
+
+  const IndexEntrySink& sink_;
+  std::deque<store::IndexEntry> commands_, lines_;
+};
 
 // Receives the txt renderer's "[offset] text\n" lines and turns them into entries.
 class RenderedLines : public ByteSink {
  public:
-  explicit RenderedLines(std::vector<store::IndexEntry>* out) : out_(out) {}
+  explicit RenderedLines(EntryMerger* out) : out_(out) {}
   Status Write(std::string_view bytes) override {
     for (char c : bytes) {
       if (c != '\n') {
@@ -46,27 +92,27 @@ class RenderedLines : public ByteSink {
         if (t.ok()) t_ns = *t;
         text.remove_prefix(close + 2);
       }
-      AddLine(out_, t_ns, std::string(text));
+      out_->AddLine(t_ns, std::string(text));
       line_.clear();
     }
     return Status::OK();
   }
 
  private:
-  std::vector<store::IndexEntry>* out_;
+  EntryMerger* out_;
   std::string line_;
 };
 
 }  // namespace
 
-Result<std::vector<store::IndexEntry>> BuildIndexEntries(store::Store& store,
-                                                         const store::SessionRow& row) {
-  std::vector<store::IndexEntry> commands, lines;
+Status BuildIndexEntries(store::Store& store, const store::SessionRow& row,
+                         const IndexEntrySink& sink) {
+  EntryMerger merger(sink);
   CommandExtractor commands_x(CommandExtractor::ForSession(row), [&](const IndexedCommand& c) {
-    commands.push_back({c.t_ns, store::IndexKind::kCommand, c.text});
+    merger.AddCommand(c.t_ns, c.text);
     return Status::OK();
   });
-  RenderedLines rendered(&lines);
+  RenderedLines rendered(&merger);
   std::unique_ptr<TxtRenderer> txt;
   if (row.meta.tty) {
     txt = std::make_unique<TxtRenderer>(row.meta.term_cols, row.meta.term_rows, true, &rendered);
@@ -85,7 +131,7 @@ Result<std::vector<store::IndexEntry>> BuildIndexEntries(store::Store& store,
         continue;
       }
       if (!plain.empty() && plain.back() == '\r') plain.pop_back();
-      AddLine(&lines, plain_t_ns, std::move(plain));
+      merger.AddLine(plain_t_ns, std::move(plain));
       plain.clear();
       plain_t_ns = -1;
     }
@@ -93,46 +139,58 @@ Result<std::vector<store::IndexEntry>> BuildIndexEntries(store::Store& store,
   });
   PODTAPE_RETURN_IF_ERROR(store.ReadFrames(row.meta.id, [&](const store::FrameView& f) {
     PODTAPE_RETURN_IF_ERROR(commands_x.OnFrame(f));
-    return events.OnFrame(f);
+    PODTAPE_RETURN_IF_ERROR(events.OnFrame(f));
+    return merger.Drain(commands_x.Watermark());
   }));
   PODTAPE_RETURN_IF_ERROR(commands_x.Finish());
   PODTAPE_RETURN_IF_ERROR(events.Finish(std::nullopt, events.last_t_ns()));
   if (txt) {
     PODTAPE_RETURN_IF_ERROR(txt->Finish());
   } else if (!plain.empty()) {
-    AddLine(&lines, plain_t_ns, std::move(plain));
+    merger.AddLine(plain_t_ns, std::move(plain));
   }
-  // One sequence in session time (the index numbers entries in this order).
-  std::vector<store::IndexEntry> all;
-  all.reserve(commands.size() + lines.size());
-  std::merge(std::make_move_iterator(commands.begin()), std::make_move_iterator(commands.end()),
-             std::make_move_iterator(lines.begin()), std::make_move_iterator(lines.end()),
-             std::back_inserter(all), [](const store::IndexEntry& a, const store::IndexEntry& b) {
-               return a.t_ns < b.t_ns;
-             });
-  return all;
+  return merger.Flush();
 }
 
-Result<int> IndexPendingSessions(store::Store& store) {
-  Result<std::vector<std::string>> ids = store::UnindexedSessions(store);
-  if (!ids.ok()) return ids.status();
-  int n = 0;
-  for (const std::string& id : *ids) {
-    Result<store::SessionRow> row = store.Find(id);
-    if (!row.ok()) {
-      if (row.status().code() == Status::Code::kNotFound) continue;  // pruned meanwhile
-      return row.status();
-    }
-    Result<std::vector<store::IndexEntry>> entries = BuildIndexEntries(store, *row);
-    if (!entries.ok()) return entries.status().WithContext("indexing session " + row->short_id);
-    Result<bool> wrote = store::WriteSessionIndex(store, id, *entries);
-    if (!wrote.ok()) {
-      if (wrote.status().code() == Status::Code::kNotFound) continue;
-      return wrote.status().WithContext("indexing session " + row->short_id);
-    }
-    n += *wrote ? 1 : 0;
+Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait) {
+  IndexRun run;
+  Result<store::IndexerLock> lock = store::IndexerLock::Acquire(store, wait);
+  if (!lock.ok()) return lock.status();
+  if (!lock->held()) {
+    run.busy = true;
+    return run;
   }
-  return n;
+  // Again until nothing is left: a session that ended while this ran may have found the lock
+  // taken and left its indexing to us.
+  for (bool again = true; again;) {
+    again = false;
+    Result<std::vector<std::string>> ids = store::UnindexedSessions(store);
+    if (!ids.ok()) return ids.status();
+    for (const std::string& id : *ids) {
+      Result<store::SessionRow> row = store.Find(id);
+      if (!row.ok()) {
+        if (row.status().code() == Status::Code::kNotFound) continue;  // pruned meanwhile
+        return row.status();
+      }
+      auto writer = store::SessionIndexWriter::Begin(store, id);
+      if (!writer.ok()) {
+        if (writer.status().code() == Status::Code::kNotFound) continue;
+        return writer.status().WithContext("indexing session " + row->short_id);
+      }
+      if (*writer == nullptr) continue;  // indexed meanwhile
+      Status st = BuildIndexEntries(store, *row, [&](const store::IndexEntry& e) {
+        return (*writer)->Add(e.t_ns, e.kind, e.text);
+      });
+      if (st.ok()) st = (*writer)->Finish();
+      if (!st.ok()) {
+        if (st.code() == Status::Code::kNotFound) continue;
+        return st.WithContext("indexing session " + row->short_id);
+      }
+      ++run.indexed;
+      again = true;
+    }
+  }
+  return run;
 }
 
 }  // namespace podtape::player

@@ -5,11 +5,16 @@
 // (player/txt_render.h: lines as they scroll off, the screen before each clear, the final
 // screen), each at the time its row was first written; without a TTY each stdout/stderr line.
 // Blank lines are skipped; a line is cut at kMaxIndexedLineBytes (on a character boundary).
+//
+// Memory: constant in the session's length (one screen, the current lines, and at most
+// kMaxHeldIndexEntries entries held back to put commands and lines in time order).
 #ifndef PODTAPE_PLAYER_SEARCH_H_
 #define PODTAPE_PLAYER_SEARCH_H_
 
+#include <chrono>
 #include <cstddef>
-#include <vector>
+#include <functional>
+#include <string_view>
 
 #include "schema/index_store.h"
 #include "schema/status.h"
@@ -18,15 +23,27 @@
 namespace podtape::player {
 
 inline constexpr size_t kMaxIndexedLineBytes = 1024;
+inline constexpr size_t kMaxHeldIndexEntries = 4096;
 
-// The index entries of one stored session: commands (player/command_index.h) and output lines,
-// each in time order.
-Result<std::vector<store::IndexEntry>> BuildIndexEntries(store::Store& store,
-                                                         const store::SessionRow& row);
+// Receives index entries; a non-OK Status stops the build, which returns it.
+using IndexEntrySink = std::function<Status(const store::IndexEntry&)>;
 
-// Indexes every session that has ended (or was interrupted) and has no index yet. Returns how
-// many were indexed. Safe to run from several processes at once (each session is indexed once).
-Result<int> IndexPendingSessions(store::Store& store);
+// Streams the index entries of one stored session to `sink`: commands (player/command_index.h)
+// and output lines merged in session time (entries are held back only while the other kind may
+// still produce an earlier one, at most kMaxHeldIndexEntries of each).
+Status BuildIndexEntries(store::Store& store, const store::SessionRow& row,
+                         const IndexEntrySink& sink);
+
+struct IndexRun {
+  int indexed = 0;    // sessions this call indexed
+  bool busy = false;  // another indexer held the store past `wait`: nothing was indexed
+};
+
+// Indexes every session that has ended (or was interrupted) and has no index yet, until none is
+// left (sessions that end meanwhile included). One indexer runs at a time per store
+// (store::IndexerLock): this waits up to `wait` for another to finish (a negative wait: as long
+// as it takes), and returns busy when it did not.
+Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait);
 
 }  // namespace podtape::player
 

@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <thread>
 
 #include "schema/store_internal.h"
 
@@ -46,6 +53,54 @@ size_t Utf8Length(std::string_view s) {
 
 }  // namespace
 
+IndexerLock::~IndexerLock() {
+  if (fd_ >= 0) close(fd_);  // drops the flock
+}
+
+IndexerLock& IndexerLock::operator=(IndexerLock&& o) noexcept {
+  std::swap(fd_, o.fd_);
+  return *this;
+}
+
+Result<IndexerLock> IndexerLock::Acquire(Store& store, std::chrono::milliseconds wait) {
+  if (store.in_memory()) {
+    return Status::Unsupported("the command index needs a store file, not an in-memory store");
+  }
+  // Beside the real file, as the live lock is: every name of the store shares one lock.
+  std::string path = LivePath(store.path());
+  path.resize(path.size() - std::string_view(".live").size());
+  path += ".indexing";
+  IndexerLock lock;
+  lock.fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock.fd_ < 0) {
+    return Status::IOError(
+        fmt::format("opening the indexer lock file {}: {}", path, std::strerror(errno)));
+  }
+  if (wait.count() < 0) {
+    while (flock(lock.fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        return Status::IOError(
+            fmt::format("locking the indexer lock file {}: {}", path, std::strerror(errno)));
+      }
+    }
+    return lock;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (flock(lock.fd_, LOCK_EX | LOCK_NB) == 0) return lock;
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return Status::IOError(
+          fmt::format("locking the indexer lock file {}: {}", path, std::strerror(errno)));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      close(lock.fd_);
+      lock.fd_ = -1;
+      return lock;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 Result<std::vector<std::string>> UnindexedSessions(Store& store) {
   Result<Db> db = OpenFor(store);
   if (!db.ok()) return db.status();
@@ -69,16 +124,77 @@ Result<std::vector<std::string>> UnindexedSessions(Store& store) {
   return out;
 }
 
-Result<bool> WriteSessionIndex(Store& store, std::string_view session_id,
-                               const std::vector<IndexEntry>& entries) {
-  Result<Db> db = OpenFor(store);
-  if (!db.ok()) return db.status();
-  sqlite3* h = db->get();
-  PODTAPE_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE", "starting to write the index"));
-  auto fail = [&](Status st) -> Result<bool> {
-    sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
+struct SessionIndexWriter::Impl {
+  Db db;
+  int64_t key = 0;
+  Stmt exists, insert, remove;
+  bool in_txn = false;
+  size_t batch_entries = 0, batch_bytes = 0;
+
+  ~Impl() {
+    if (in_txn) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  Status Rollback(Status st) {
+    if (in_txn) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    in_txn = false;
     return st;
-  };
+  }
+
+  // Removes the session's rows, a batch per transaction.
+  Status RemoveRows() {
+    for (;;) {
+      PODTAPE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "starting to clear the index"));
+      in_txn = true;
+      remove.Int(1, key);
+      remove.Int(2, static_cast<int64_t>(kIndexBatchEntries));
+      Status st = remove.Run("clearing an unfinished index");
+      if (!st.ok()) return Rollback(st);
+      const int64_t n = sqlite3_changes64(db.get());
+      st = db.Exec("COMMIT", "committing the index");
+      if (!st.ok()) return Rollback(st);
+      in_txn = false;
+      if (n == 0) return Status::OK();
+    }
+  }
+
+  // Opens a batch's transaction: the session must still be there (prune may have removed it).
+  Status BeginBatch() {
+    PODTAPE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "starting to write the index"));
+    in_txn = true;
+    exists.Int(1, key);
+    Result<bool> row = exists.Step("checking the session being indexed");
+    exists.Reset();
+    if (!row.ok()) return Rollback(row.status());
+    if (!*row) {
+      PODTAPE_RETURN_IF_ERROR(Rollback(Status::OK()));
+      PODTAPE_RETURN_IF_ERROR(RemoveRows());
+      return Status::NotFound("the session was removed while it was being indexed");
+    }
+    batch_entries = batch_bytes = 0;
+    return Status::OK();
+  }
+
+  Status Commit() {
+    Status st = db.Exec("COMMIT", "committing the index");
+    if (!st.ok()) return Rollback(st);
+    in_txn = false;
+    return Status::OK();
+  }
+};
+
+SessionIndexWriter::SessionIndexWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SessionIndexWriter::~SessionIndexWriter() = default;
+
+Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::Begin(Store& store,
+                                                                      std::string_view session_id) {
+  auto m = std::make_unique<Impl>();
+  {
+    Result<Db> db = OpenFor(store);
+    if (!db.ok()) return db.status();
+    m->db = std::move(*db);
+  }
+  sqlite3* h = m->db.get();
   Stmt find;
   PODTAPE_RETURN_IF_ERROR(
       find.Prepare(h,
@@ -86,38 +202,53 @@ Result<bool> WriteSessionIndex(Store& store, std::string_view session_id,
                    "LEFT JOIN indexed_sessions i USING (session_key) WHERE s.id = ?1"));
   find.Text(1, session_id);
   Result<bool> row = find.Step("finding the session to index");
-  if (!row.ok()) return fail(row.status());
-  if (!*row) return fail(Status::NotFound(fmt::format("no session {} to index", session_id)));
-  const int64_t key = find.ColInt(0);
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound(fmt::format("no session {} to index", session_id));
+  m->key = find.ColInt(0);
   const bool done = find.ColInt(1) != 0;
   find.Reset();
-  if (done) {
-    sqlite3_exec(h, "ROLLBACK", nullptr, nullptr, nullptr);
-    return false;
-  }
-  Stmt ins;
-  PODTAPE_RETURN_IF_ERROR(ins.Prepare(
+  if (done) return std::unique_ptr<SessionIndexWriter>();
+  PODTAPE_RETURN_IF_ERROR(m->exists.Prepare(h, "SELECT 1 FROM sessions WHERE session_key = ?1"));
+  PODTAPE_RETURN_IF_ERROR(m->insert.Prepare(
       h, "INSERT INTO index_lines (session_key, t_ns, kind, text) VALUES (?1, ?2, ?3, ?4)"));
-  for (const IndexEntry& e : entries) {
-    ins.Int(1, key);
-    ins.Int(2, e.t_ns);
-    ins.Int(3, static_cast<int>(e.kind));
-    ins.Text(4, e.text);
-    Status st = ins.Run("writing the index");
-    if (!st.ok()) return fail(st);
-  }
-  Stmt mark;
   PODTAPE_RETURN_IF_ERROR(
-      mark.Prepare(h, "INSERT INTO indexed_sessions (session_key, indexed_at_ns) VALUES (?1, ?2)"));
-  mark.Int(1, key);
+      m->remove.Prepare(h,
+                        "DELETE FROM index_lines WHERE id IN "
+                        "(SELECT id FROM index_lines WHERE session_key = ?1 LIMIT ?2)"));
+  PODTAPE_RETURN_IF_ERROR(m->RemoveRows());  // what an indexer that died part-way left
+  return std::unique_ptr<SessionIndexWriter>(new SessionIndexWriter(std::move(m)));
+}
+
+Status SessionIndexWriter::Add(int64_t t_ns, IndexKind kind, std::string_view text) {
+  Impl& m = *impl_;
+  if (!m.in_txn) PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
+  m.insert.Int(1, m.key);
+  m.insert.Int(2, t_ns);
+  m.insert.Int(3, static_cast<int>(kind));
+  m.insert.Text(4, text);
+  Status st = m.insert.Run("writing the index");
+  if (!st.ok()) return m.Rollback(st);
+  ++m.batch_entries;
+  m.batch_bytes += text.size();
+  if (m.batch_entries >= kIndexBatchEntries || m.batch_bytes >= kIndexBatchBytes) {
+    return m.Commit();
+  }
+  return Status::OK();
+}
+
+Status SessionIndexWriter::Finish() {
+  Impl& m = *impl_;
+  if (!m.in_txn) PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
+  Stmt mark;
+  PODTAPE_RETURN_IF_ERROR(mark.Prepare(
+      m.db.get(), "INSERT INTO indexed_sessions (session_key, indexed_at_ns) VALUES (?1, ?2)"));
+  mark.Int(1, m.key);
   mark.Int(2, std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count());
   Status st = mark.Run("marking the session indexed");
-  if (!st.ok()) return fail(st);
-  st = db->Exec("COMMIT", "committing the index");
-  if (!st.ok()) return fail(st);
-  return true;
+  if (!st.ok()) return m.Rollback(st);
+  return m.Commit();
 }
 
 Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
@@ -128,8 +259,10 @@ Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
   std::string sql =
       fts ? "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_fts f "
             "JOIN index_lines l ON l.id = f.rowid "
+            "JOIN indexed_sessions i ON i.session_key = l.session_key "
             "JOIN sessions s ON s.session_key = l.session_key WHERE index_fts MATCH ?1"
           : "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_lines l "
+            "JOIN indexed_sessions i ON i.session_key = l.session_key "
             "JOIN sessions s ON s.session_key = l.session_key WHERE 1";
   if (!fts && !q.text.empty()) {
     sql += " AND l.text LIKE ?1 ESCAPE '\\'";

@@ -1,11 +1,21 @@
 // The command and output index in the store (schema.sql version 2: index_lines, index_fts,
 // indexed_sessions). player/ builds the rows (player/command_index.h, player/search.h); this is
-// the only place their SQL lives. Each call opens a private connection to the store's file (file
-// stores only; an in-memory store is Unsupported).
+// the only place their SQL lives. Each object and call opens a private connection to the store's
+// file (file stores only; an in-memory store is Unsupported).
+//
+// Writing: one indexer at a time per store file (IndexerLock, an flock on `<db>.indexing`). A
+// session's rows are written in small transactions (SessionIndexWriter: at most
+// kIndexBatchEntries rows or kIndexBatchBytes of text each), so a recorder writing the next
+// session never waits long for the write lock; they become visible to QueryIndex only when the
+// last transaction marks the session indexed. Rows left by an indexer that died part-way are
+// removed by the next one before it indexes that session.
 #ifndef PODTAPE_SCHEMA_INDEX_STORE_H_
 #define PODTAPE_SCHEMA_INDEX_STORE_H_
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,14 +34,59 @@ struct IndexEntry {
   std::string text;
 };
 
+inline constexpr size_t kIndexBatchEntries = 2048;
+inline constexpr size_t kIndexBatchBytes = 256 * 1024;
+
+// The right to write the index of a store file. Released on destruction (or when the process
+// dies: the kernel drops the flock). Move-only.
+class IndexerLock {
+ public:
+  IndexerLock() = default;
+  ~IndexerLock();
+  IndexerLock(IndexerLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  IndexerLock& operator=(IndexerLock&& o) noexcept;
+  IndexerLock(const IndexerLock&) = delete;
+  IndexerLock& operator=(const IndexerLock&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+  // Takes the lock of `store`'s file, waiting at most `wait` for another indexer to let it go
+  // (0: do not wait; negative: as long as it takes, asleep). Returns an IndexerLock that is not
+  // held() when the wait ran out.
+  static Result<IndexerLock> Acquire(Store& store, std::chrono::milliseconds wait);
+
+ private:
+  int fd_ = -1;
+};
+
 // Ids of ended sessions (and interrupted ones, whose writer is gone) that have no index yet,
 // oldest first. Running sessions are left for later.
 Result<std::vector<std::string>> UnindexedSessions(Store& store);
 
-// Stores a session's index entries and marks it indexed, in one transaction. Does nothing (and
-// returns false) when another process indexed it meanwhile.
-Result<bool> WriteSessionIndex(Store& store, std::string_view session_id,
-                               const std::vector<IndexEntry>& entries);
+// Writes one session's index rows in small transactions (see the top of this file).
+// REQUIRES: the caller holds the store's IndexerLock for the writer's whole life. Not
+// thread-safe. A writer destroyed without Finish leaves invisible rows the next indexer removes.
+class SessionIndexWriter {
+ public:
+  // Starts indexing `session_id` (full id): removes rows an earlier indexer left unfinished.
+  // Returns nullptr when the session is indexed already; NotFound when there is no such session.
+  static Result<std::unique_ptr<SessionIndexWriter>> Begin(Store& store,
+                                                           std::string_view session_id);
+  ~SessionIndexWriter();
+  SessionIndexWriter(const SessionIndexWriter&) = delete;
+  SessionIndexWriter& operator=(const SessionIndexWriter&) = delete;
+
+  // Adds a row (rows are numbered in the order they are added). Commits a batch when it is full;
+  // NotFound when the session was pruned meanwhile (its rows are then removed).
+  Status Add(int64_t t_ns, IndexKind kind, std::string_view text);
+  // Commits the last batch and marks the session indexed.
+  Status Finish();
+
+  struct Impl;
+
+ private:
+  explicit SessionIndexWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 struct IndexHit {
   std::string session_id;
@@ -52,8 +107,9 @@ struct IndexQuery {
   bool newest_first = true;
 };
 
-// Entries matching `query`. A text of 3 characters or more uses the trigram FTS5 index (the text
-// is quoted as one FTS5 string, so no query syntax is interpreted); a shorter one scans.
+// Entries of indexed sessions matching `query`. A text of 3 characters or more uses the trigram
+// FTS5 index (the text is quoted as one FTS5 string, so no query syntax is interpreted); a
+// shorter one scans.
 Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& query);
 
 }  // namespace podtape::store
