@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <string_view>
 
 #include "player/frame_events.h"
@@ -26,6 +27,8 @@ void TrimSpaces(std::string* s) {
   size_t start = s->find_first_not_of(' ');
   s->erase(0, start);
 }
+
+constexpr size_t kMaxAheadLines = 64;  // typed-ahead lines kept waiting for their echo
 
 }  // namespace
 
@@ -73,7 +76,21 @@ struct CommandExtractor::Impl {
   std::string pending_snapshot;  // the cursor's line at the Enter
   int64_t pending_t_ns = 0;
   bool last_was_cr = false;
-  std::string text;  // reused
+  bool output_since_enter = true;  // output came after the last Enter
+  std::string text;                // reused
+  int64_t last_t_ns = 0;           // the latest event's time
+
+  // Typeahead: lines typed before the output answered the previous Enter. Each is recognised by
+  // its echo: at an output line feed, the cursor's line reading `prompt + keys` exactly.
+  struct AheadLine {
+    int64_t t_ns = 0;    // its Enter
+    std::string prompt;  // the prompt the line is expected after
+    std::string keys;    // what was typed (printable keys only)
+  };
+  bool typing_ahead = false;   // the line being typed started ahead of the output
+  bool ahead_readable = true;  // it holds only printable keys, so its echo can be predicted
+  std::string ahead_keys;
+  std::deque<AheadLine> ahead;
 
   ~Impl() {
     if (vt != nullptr) vterm_free(vt);
@@ -138,14 +155,42 @@ struct CommandExtractor::Impl {
     return Emit(pending_t_ns, std::move(cmd));
   }
 
+  // At an output line feed with lines typed ahead: the first whose echo the cursor's line shows
+  // is taken (those before it never showed: dropped, as unechoed input is).
+  Status MatchAhead() {
+    std::string shown = CursorLine();
+    size_t end = shown.find_last_not_of(' ');
+    shown.resize(end == std::string::npos ? 0 : end + 1);
+    for (size_t i = 0; i < ahead.size(); ++i) {
+      const AheadLine& a = ahead[i];
+      if (shown.size() != a.prompt.size() + a.keys.size() ||
+          shown.compare(0, a.prompt.size(), a.prompt) != 0 ||
+          shown.compare(a.prompt.size(), std::string::npos, a.keys) != 0) {
+        continue;
+      }
+      std::string cmd = shown.substr(a.prompt.size());
+      const int64_t t_ns = a.t_ns;
+      ahead.erase(ahead.begin(), ahead.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      TrimSpaces(&cmd);
+      return Emit(t_ns, std::move(cmd));
+    }
+    return Status::OK();
+  }
+
   Status OnOutput(std::string_view data) {
-    // While a line waits, feed up to the first line feed, take the line, then the rest.
-    while (pending) {
+    if (!data.empty()) output_since_enter = true;
+    // While a line waits, feed up to each line feed and take the line there, then the rest.
+    while (pending || !ahead.empty()) {
       size_t lf = data.find('\n');
       if (lf == std::string_view::npos) break;
       vterm_input_write(vt, data.data(), lf);
-      PODTAPE_RETURN_IF_ERROR(TakePending());
-      data.remove_prefix(lf);
+      if (pending) {
+        PODTAPE_RETURN_IF_ERROR(TakePending());
+      } else {
+        PODTAPE_RETURN_IF_ERROR(MatchAhead());
+      }
+      vterm_input_write(vt, data.data() + lf, 1);
+      data.remove_prefix(lf + 1);
     }
     vterm_input_write(vt, data.data(), data.size());
     return Status::OK();
@@ -160,6 +205,16 @@ struct CommandExtractor::Impl {
       }
       last_was_cr = cr;
       if (cr || c == '\n') {
+        if (typing_ahead) {
+          if (ahead_readable && !ahead_keys.empty()) {
+            if (ahead.size() >= kMaxAheadLines) ahead.pop_front();
+            ahead.push_back({t_ns, prompt, std::move(ahead_keys)});
+          }
+          ahead_keys.clear();
+          typing_ahead = false;
+          line_started = false;
+          continue;
+        }
         // An Enter typed before the previous line was taken: take that one as it was.
         PODTAPE_RETURN_IF_ERROR(TakePending(true));
         pending = true;
@@ -167,20 +222,43 @@ struct CommandExtractor::Impl {
         pending_snapshot = CursorLine();
         pending_prompt = line_started ? prompt : std::string();
         line_started = false;
+        output_since_enter = false;
         continue;
       }
       if (c == '\x03' || c == '\x04') {  // ^C abandons the line; ^D on an empty line ends it
         line_started = false;
+        typing_ahead = false;
+        ahead_keys.clear();
         continue;
       }
       if (!line_started) {
-        // The previous line's output never fed a line (read -s, a prompt printed on the same
-        // row): it is taken as it was at its Enter.
-        PODTAPE_RETURN_IF_ERROR(TakePending(true));
         line_started = true;
-        VTermPos pos = Cursor();
-        prompt.clear();
-        if (pos.row >= 0 && pos.row < rows) prompt = RowText(pos.row, 0, std::min(pos.col, cols));
+        if ((pending || !ahead.empty()) && !output_since_enter) {
+          // Typed ahead: nothing came back since the last Enter, so the screen cannot show
+          // this line yet. It is left to its echo (MatchAhead), expected after the same prompt.
+          typing_ahead = true;
+          ahead_readable = true;
+          ahead_keys.clear();
+          if (pending) prompt = pending_prompt;
+        } else {
+          // The previous line's output never fed a line (read -s, a prompt printed on the same
+          // row): it is taken as it was at its Enter. Lines typed ahead and never echoed
+          // since are dropped.
+          PODTAPE_RETURN_IF_ERROR(TakePending(true));
+          ahead.clear();
+          VTermPos pos = Cursor();
+          prompt.clear();
+          if (pos.row >= 0 && pos.row < rows) {
+            prompt = RowText(pos.row, 0, std::min(pos.col, cols));
+          }
+        }
+      }
+      if (typing_ahead) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f') {
+          ahead_readable = false;  // an editing key: the echo cannot be predicted
+        } else {
+          ahead_keys += c;
+        }
       }
     }
     return Status::OK();
@@ -202,7 +280,17 @@ struct CommandExtractor::Impl {
     return Status::OK();
   }
 
+  // No command still to come is earlier than this (session ns).
+  int64_t Watermark() const {
+    if (!argv_sent && !options.argv.empty()) return 0;
+    if (!options.tty) return line.empty() ? last_t_ns : line_t_ns;
+    if (pending) return pending_t_ns;
+    if (!ahead.empty()) return ahead.front().t_ns;
+    return last_t_ns;
+  }
+
   Status OnEvent(const Event& e) {
+    last_t_ns = std::max(last_t_ns, e.t_ns);
     PODTAPE_RETURN_IF_ERROR(SendArgv());
     switch (e.type) {
       case EventType::kOutput:
@@ -264,6 +352,8 @@ CommandExtractor::~CommandExtractor() = default;
 Status CommandExtractor::OnFrame(const store::FrameView& frame) {
   return impl_->events->OnFrame(frame);
 }
+
+int64_t CommandExtractor::Watermark() const { return impl_->Watermark(); }
 
 Status CommandExtractor::Finish() {
   Impl& m = *impl_;

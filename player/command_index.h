@@ -19,14 +19,22 @@
 //   last column holds a character is taken to continue on the next row.
 // - The prompt: when the first keystroke of a line is typed, the text left of the cursor on its
 //   row is taken as the prompt; it is removed from the front of the captured line when the line
-//   starts with it (a redraw after a tab completion list or ^L keeps the same prompt). Keys typed
-//   far ahead of the output (a line typed before the previous line's echo came back) are taken
-//   from the screen as it was, so such a line may be missed. ^C and ^D start a new line.
+//   starts with it (a redraw after a tab completion list or ^L keeps the same prompt). ^C and ^D
+//   start a new line.
+// - Typeahead: a line whose first key is typed before any output came back after the previous
+//   Enter (a paste, fast typing over a slow link) cannot be on the screen yet. It is taken at
+//   the first output line feed where the cursor's line reads exactly the previous line's prompt
+//   followed by the keys typed, at the time of its own Enter; lines typed ahead before it that
+//   never showed so are dropped (unechoed). A typed-ahead line holding an editing key (arrows,
+//   tab, backspace: its echo cannot be predicted), or shown after another prompt (a `cd` that
+//   changes it), is missed: the index may lack such a line, but never holds what the screen
+//   did not show.
 // - Unechoed input: a TTY command is what the terminal showed, never the keystrokes. Input the
 //   terminal did not echo (a password prompt, `read -s`, `stty -echo`) leaves the line empty
 //   after its prompt, and an empty line is never a command: the keystrokes stay out of the index.
 //
-// Memory: one screen of cells plus the current line; constant in the session's length.
+// Memory: one screen of cells, the current line and at most 64 typed-ahead lines; constant in
+// the session's length.
 #ifndef PODTAPE_PLAYER_COMMAND_INDEX_H_
 #define PODTAPE_PLAYER_COMMAND_INDEX_H_
 
@@ -65,6 +73,8 @@ class CommandExtractor {
   CommandExtractor& operator=(const CommandExtractor&) = delete;
 
   Status OnFrame(const store::FrameView& frame);
+  // No command sent to the sink from now on has a t_ns below this (session ns).
+  int64_t Watermark() const;
   // Takes a line still waiting for the output, and an unterminated non-TTY line.
   Status Finish();
 

@@ -132,6 +132,9 @@ TEST(AuditIndexTest, BashHistoryTabCompletionAndAHiddenPassword) {
       {"Password: ", "hunter2\r"},
       {prompt, "echo len=${#pw}\r"},
       {"len=7", ""},
+      // Two lines typed at once, the second before the first one's echo came back.
+      {prompt, "echo ahead-one\recho ahead-two\r"},
+      {"ahead-two\r\n", ""},
       {prompt, "exit\r"},
   };
   boost::json::object v =
@@ -143,15 +146,26 @@ TEST(AuditIndexTest, BashHistoryTabCompletionAndAHiddenPassword) {
 
   const std::string id = LastId(sim);
   std::vector<std::string> cmds = AuditCommands(sim, id);
-  EXPECT_EQ(cmds, (std::vector<std::string>{
-                      "env 'PS1=alice@demo:~$ ' bash --norc --noprofile", "echo first-cmd",
-                      "touch unique-file-name.txt", "echo first-cmd", "cat unique-file-name.txt",
-                      "read -s -p \"Pass\"\"word: \" pw", "echo len=${#pw}", "exit"}))
+  EXPECT_EQ(cmds, (std::vector<std::string>{"env 'PS1=alice@demo:~$ ' bash --norc --noprofile",
+                                            "echo first-cmd", "touch unique-file-name.txt",
+                                            "echo first-cmd", "cat unique-file-name.txt",
+                                            "read -s -p \"Pass\"\"word: \" pw", "echo len=${#pw}",
+                                            "echo ahead-one", "echo ahead-two", "exit"}))
       << out;
-  // The password was never echoed: not in the index, not in search.
+  // The password was never echoed: not in the index, not in search, not in exports. Only an
+  // explicit request for the keystrokes shows it (export --input, cat --channels stdin).
   RunResult r = sim.Podtape({"search", "hunter2"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(r.out, "");
+  for (const char* format : {"cast", "cast-v2", "txt", "html"}) {
+    r = sim.Podtape({"export", id, "-", "--format", format});
+    EXPECT_EQ(r.exit_code, 0) << format << ": " << r.err;
+    EXPECT_NE(r.out.find("first-cmd"), std::string::npos) << format;
+    EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << format;
+  }
+  r = sim.Podtape({"export", id, "-", "--format", "cast", "--input"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("hunter2"), std::string::npos);
 
   // search finds the command and the output line, newest first, with an offset play accepts.
   r = sim.Podtape({"search", "-o", "json", "UNIQUE-file"});
@@ -217,14 +231,15 @@ TEST(AuditIndexTest, NonTtyStdinLinesAndControlCharactersEscaped) {
   testing::RunOptions o;
   std::vector<std::string> argv = {PODTAPE_BINARY, "--db", sim.Db(), "exec", "-i", "-s",
                                    sim.url(),      "-n",   "shop",   "demo", "--", "sh"};
-  o.stdin_data = "echo plain-one\nprintf 'x\\033[31my\\n'\n";
+  o.stdin_data = "echo plain-one\nprintf 'x\\033[31my\\n'\necho \x1b[7mtyped-escape\n";
   o.env["HOME"] = "/nonexistent";
   o.unset_env = {"KUBECONFIG", "PODTAPE_DB"};
   RunResult r = testing::Run(argv, o);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string id = LastId(sim);
   EXPECT_EQ(AuditCommands(sim, id),
-            (std::vector<std::string>{"sh", "echo plain-one", "printf 'x\\033[31my\\n'"}));
+            (std::vector<std::string>{"sh", "echo plain-one", "printf 'x\\033[31my\\n'",
+                                      "echo \x1b[7mtyped-escape"}));
   r = sim.Podtape({"search", "-o", "json", "--output-lines", "plain-one"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(boost::json::parse(r.out).as_array().size(), 1u) << r.out;
@@ -236,6 +251,59 @@ TEST(AuditIndexTest, NonTtyStdinLinesAndControlCharactersEscaped) {
   r = sim.Podtape({"audit", "-o", "csv", "--no-headers"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find(",echo plain-one\r\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(",echo \x1b[7mtyped-escape\r\n"), std::string::npos) << r.out;
+  // The audit table escapes a control character typed into a command; JSON and CSV keep it.
+  r = sim.Podtape({"audit"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("echo \\e[7mtyped-escape"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("COMMAND"), std::string::npos) << r.out;
+  r = sim.Podtape({"audit", "-o", "json", "--pod", "demo"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(boost::json::parse(r.out).as_array().back().at("command").as_string(),
+            "echo \x1b[7mtyped-escape");
+  r = sim.Podtape({"audit", "-o", "json", "--pod", "other"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "[]\n");
+}
+
+// What search prints is an offset `play --from` takes, and playing from it starts at that moment:
+// the output before it is drawn at once, the rest plays in time.
+TEST(AuditIndexTest, PlayFromTheOffsetSearchPrintsStartsAtTheHit) {
+  IndexSim sim;
+  START(sim);
+  testing::RunOptions o;
+  o.stdin_data = "echo early-line; sleep 4; echo late-marker; sleep 1; echo tail-line\n";
+  o.env["HOME"] = "/nonexistent";
+  o.unset_env = {"KUBECONFIG", "PODTAPE_DB"};
+  o.timeout = std::chrono::seconds(60);
+  RunResult r = testing::Run({PODTAPE_BINARY, "--db", sim.Db(), "exec", "-i", "-s", sim.url(), "-n",
+                              "shop", "demo", "--", "sh"},
+                             o);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = sim.Podtape({"search", "-o", "json", "late-marker", "--output-lines"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  boost::json::array hits = boost::json::parse(r.out).as_array();
+  ASSERT_EQ(hits.size(), 1u) << r.out;
+  const std::string session(hits[0].at("short_id").as_string());
+  const std::string offset(hits[0].at("offset").as_string());
+  EXPECT_GE(hits[0].at("t_ns").as_int64(), 3'500'000'000) << r.out;
+  // The table prints the same offset.
+  r = sim.Podtape({"search", "late-marker", "--output-lines"});
+  EXPECT_NE(r.out.find(" " + offset + " "), std::string::npos) << r.out << offset;
+
+  auto start = std::chrono::steady_clock::now();
+  r = sim.Podtape({"play", session, "--from", offset});
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t late = r.out.find("late-marker");
+  ASSERT_NE(late, std::string::npos) << r.out;
+  EXPECT_LT(r.out.find("early-line"), late) << r.out;
+  EXPECT_GT(r.out.find("tail-line"), late) << r.out;
+  // From the start it would take over 5 s; from the hit, about 1 s.
+  EXPECT_LT(took, 4.0) << r.out;
+  EXPECT_GE(took, 0.5) << r.out;
 }
 
 }  // namespace

@@ -3,6 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "player/search.h"
+#include "schema/index_store.h"
+#include "schema/prune.h"
+#include "test_util.h"
 #include "tests/player/test_sessions.h"
 
 namespace podtape::testing {
@@ -111,6 +119,153 @@ TEST(CommandIndexTest, NonTtyStdinLinesAndTheArgv) {
 TEST(CommandIndexTest, JoinArgvQuotesWhatAShellWouldSplit) {
   EXPECT_EQ(player::JoinArgv({"ls", "-la", "/tmp/a_b.c"}), "ls -la /tmp/a_b.c");
   EXPECT_EQ(player::JoinArgv({"echo", "a b", "", "$HOME"}), "echo 'a b' '' '$HOME'");
+}
+
+TEST(CommandIndexTest, LinesTypedAheadAreTakenWhenTheirEchoShows) {
+  const std::vector<TestFrame> frames = {
+      Out(0, "$ "),
+      // Two lines typed (pasted) before any output came back.
+      In(100, "echo one\recho two\r"), Out(110, "echo one\r\none\r\n$ echo two\r\ntwo\r\n$ "),
+      // A password typed ahead of its prompt: never echoed, so never a command.
+      In(200, "sudo -k true\rhunter2\r"),
+      Out(210, "sudo -k true\r\n[sudo] password for user: \r\n$ "),
+      // A typed-ahead line with editing keys cannot be recognised: missed, as documented.
+      In(300, "true\rls\x7f\x7fpwd\r"), Out(310, "true\r\n$ pwd\r\n/\r\n$ "),
+      // A typed-ahead line an output line merely ends with is not taken for its echo.
+      In(400, "make\rls\r"), Out(410, "make\r\nbuilt tools\r\n$ ls\r\nMakefile\r\n$ "),
+      In(500, "exit\r"), Out(510, "exit\r\n")};
+  auto cmds = Extract(Tty(), frames);
+  EXPECT_EQ(Texts(cmds), (std::vector<std::string>{"bash", "echo one", "echo two", "sudo -k true",
+                                                   "true", "make", "ls", "exit"}));
+  ASSERT_EQ(cmds.size(), 8u);
+  EXPECT_EQ(cmds[1].t_ns, 100'000'000);
+  EXPECT_EQ(cmds[2].t_ns, 100'000'000);
+  EXPECT_EQ(cmds[6].t_ns, 400'000'000);
+  for (const auto& c : cmds) EXPECT_EQ(c.text.find("hunter2"), std::string::npos);
+}
+
+TEST(CommandIndexTest, IndexEntriesComeInSessionTimeOrder) {
+  auto st = store::Store::Open(":memory:");
+  ASSERT_TRUE(st.ok());
+  const std::vector<TestFrame> frames = {Out(0, "$ "),
+                                         In(100, "ls\r"),
+                                         Out(110, "ls\r\nfile-a\r\nfile-b\r\n$ "),
+                                         In(200, "cat file-a\r"),
+                                         Out(210, "cat file-a\r\ncontent\r\n$ "),
+                                         In(300, "exit\r"),
+                                         Out(310, "exit\r\n")};
+  std::string id = Record(**st, Tty(), frames, 0);
+  auto row = (*st)->Find(id);
+  ASSERT_TRUE(row.ok());
+  std::vector<store::IndexEntry> entries;
+  Status s = player::BuildIndexEntries(**st, *row, [&](const store::IndexEntry& e) {
+    entries.push_back(e);
+    return Status::OK();
+  });
+  ASSERT_TRUE(s.ok()) << s.message();
+  int commands = 0, lines = 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    (entries[i].kind == store::IndexKind::kCommand ? commands : lines)++;
+    if (i > 0) {
+      EXPECT_LE(entries[i - 1].t_ns, entries[i].t_ns) << entries[i].text;
+    }
+  }
+  EXPECT_EQ(commands, 4);  // bash, ls, cat file-a, exit
+  EXPECT_GE(lines, 3);
+}
+
+int64_t CountRows(const std::string& db, const std::string& sql) {
+  RunResult r = Run({"sqlite3", db, sql});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? std::stoll(r.out) : -1;
+}
+
+size_t Hits(store::Store& st, const std::string& text) {
+  store::IndexQuery q;
+  q.text = text;
+  q.limit = 0;
+  auto hits = store::QueryIndex(st, q);
+  EXPECT_TRUE(hits.ok()) << hits.status().message();
+  return hits.ok() ? hits->size() : 0;
+}
+
+TEST(CommandIndexTest, IndexIsWrittenInBatchesVisibleOnlyWhenCompleteAndOneIndexerAtATime) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  auto st = store::Store::Open(db);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  store::SessionMeta m = SampleMeta();
+  m.tty = false;
+  std::string big;
+  const int kLines = static_cast<int>(store::kIndexBatchEntries) * 2 + 100;  // three batches
+  for (int i = 0; i < kLines; ++i) big += "output-line " + std::to_string(i) + "\n";
+  const std::string a = Record(**st, m, {Out(0, ""), Out(10, big)}, 0);
+  const std::string b = Record(**st, m, {Out(0, ""), Out(10, "session-b says hi\n")}, 0);
+
+  // An indexer that dies part-way through b leaves rows nobody can find.
+  {
+    auto lock = store::IndexerLock::Acquire(**st, std::chrono::milliseconds(0));
+    ASSERT_TRUE(lock.ok() && lock->held());
+    auto w = store::SessionIndexWriter::Begin(**st, b);
+    ASSERT_TRUE(w.ok() && *w != nullptr) << w.status().message();
+    for (size_t i = 0; i < store::kIndexBatchEntries + 10; ++i) {
+      ASSERT_TRUE((*w)->Add(1, store::IndexKind::kOutput, "leftover-row").ok());
+    }
+    // While it holds the lock, another indexer does not wait past its bound.
+    auto run = player::IndexPendingSessions(**st, std::chrono::milliseconds(50));
+    ASSERT_TRUE(run.ok()) << run.status().message();
+    EXPECT_TRUE(run->busy);
+    EXPECT_EQ(run->indexed, 0);
+  }  // the writer and the lock go without Finish
+  EXPECT_GE(CountRows(db, "SELECT count(*) FROM index_lines"),
+            static_cast<int64_t>(store::kIndexBatchEntries));
+  EXPECT_EQ(Hits(**st, "leftover-row"), 0u);
+
+  auto run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  EXPECT_FALSE(run->busy);
+  EXPECT_EQ(run->indexed, 2);
+  EXPECT_EQ(Hits(**st, "leftover-row"), 0u);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines WHERE text = 'leftover-row'"), 0);
+  EXPECT_EQ(Hits(**st, "output-line"), static_cast<size_t>(kLines));
+  EXPECT_EQ(Hits(**st, "session-b"), 1u);
+  // Entries in time order: the newest hit of a is its last line.
+  store::IndexQuery q;
+  q.text = "output-line";
+  q.limit = 1;
+  auto newest = store::QueryIndex(**st, q);
+  ASSERT_TRUE(newest.ok());
+  ASSERT_EQ(newest->size(), 1u);
+  EXPECT_EQ((*newest)[0].text, "output-line " + std::to_string(kLines - 1));
+  // Nothing left to index.
+  run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->indexed, 0);
+}
+
+TEST(CommandIndexTest, ASessionPrunedWhileItIsIndexedLeavesNoRows) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  auto st = store::Store::Open(db);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  store::SessionMeta m = SampleMeta();
+  m.tty = false;
+  const std::string id = Record(**st, m, {Out(0, ""), Out(10, "x\n")}, 0);
+  auto lock = store::IndexerLock::Acquire(**st, std::chrono::milliseconds(0));
+  ASSERT_TRUE(lock.ok() && lock->held());
+  auto w = store::SessionIndexWriter::Begin(**st, id);
+  ASSERT_TRUE(w.ok() && *w != nullptr) << w.status().message();
+  for (size_t i = 0; i < store::kIndexBatchEntries; ++i) {  // exactly one batch: committed
+    ASSERT_TRUE((*w)->Add(1, store::IndexKind::kOutput, "pruned-row").ok());
+  }
+  ASSERT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"),
+            static_cast<int64_t>(store::kIndexBatchEntries));
+  ASSERT_TRUE(store::DeleteSession(**st, id).ok());
+  Status s = (*w)->Add(2, store::IndexKind::kOutput, "pruned-row");
+  EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.message();
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"), 0);
+  // Writing more of an unknown session is refused up front.
+  EXPECT_EQ(store::SessionIndexWriter::Begin(**st, id).status().code(), Status::Code::kNotFound);
 }
 
 }  // namespace

@@ -48,7 +48,12 @@ TEST(PruneTest, RemovesOldSessionsKeepsRunningAndTheRestVerify) {
   ASSERT_TRUE((*live)->Append(0, store::Direction::kFromServer, 1, "still here").ok());
   const std::string running = (*live)->id();
 
-  RunResult r = Podtape(db, {"prune", "--before", "2026-10-01T00:00:00Z", "--dry-run"});
+  // Index the ended sessions, so prune has index rows to remove too.
+  RunResult r = Podtape(db, {"index"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "indexed 4 sessions\n");
+
+  r = Podtape(db, {"prune", "--before", "2026-10-01T00:00:00Z", "--dry-run"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // the running one is skipped
   EXPECT_NE(r.out.find("would remove"), std::string::npos) << r.out;
   EXPECT_TRUE((*st)->Find(old1).ok());
@@ -66,6 +71,26 @@ TEST(PruneTest, RemovesOldSessionsKeepsRunningAndTheRestVerify) {
   EXPECT_TRUE((*st)->Find(running).ok());
   ASSERT_TRUE((*live)->Finish({}).ok());
   EXPECT_EQ(FrameRows(db), 4 + 1);  // no orphaned frames
+  // No orphaned index rows either; the session left is still found.
+  auto count = [&](const std::string& sql) {
+    RunResult c = podtape::testing::Run({"sqlite3", db, sql});
+    EXPECT_EQ(c.exit_code, 0) << c.err;
+    return c.out;
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM index_lines WHERE session_key NOT IN "
+                  "(SELECT session_key FROM sessions)"),
+            "0\n");
+  EXPECT_EQ(count("SELECT count(*) FROM indexed_sessions WHERE session_key NOT IN "
+                  "(SELECT session_key FROM sessions)"),
+            "0\n");
+  // The full-text index lost the pruned rows with them.
+  EXPECT_EQ(count("SELECT (SELECT count(*) FROM index_fts WHERE index_fts MATCH '\"file\"') = "
+                  "(SELECT count(*) FROM index_lines WHERE text LIKE '%file%') AND "
+                  "(SELECT count(*) FROM index_lines WHERE text LIKE '%file%') > 0"),
+            "1\n");
+  r = Podtape(db, {"search", "-o", "json", "file"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(recent), std::string::npos) << r.out;
   r = Podtape(db, {"verify"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 
