@@ -1,5 +1,7 @@
 #include "player/utf8_decoder.h"
 
+#include <cstring>
+
 namespace podtape::player {
 
 void Utf8Decoder::Feed(std::string_view bytes, std::string* out) {
@@ -10,6 +12,13 @@ void Utf8Decoder::Feed(std::string_view bytes, std::string* out) {
     if (needed_ == 0) {
       // Fast path: copy a run of ASCII and complete characters at once.
       size_t run = i;
+      // Eight bytes at a time while none has its high bit set.
+      while (run + 8 <= n) {
+        uint64_t w;
+        std::memcpy(&w, p + run, 8);
+        if (w & 0x8080808080808080ull) break;
+        run += 8;
+      }
       while (run < n && p[run] < 0x80) ++run;
       if (run > i) {
         out->append(bytes.data() + i, run - i);
