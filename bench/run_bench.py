@@ -39,6 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import pty_stamp  # noqa: E402  (beside this file)
 
 PYTHON = "/usr/bin/python3"
