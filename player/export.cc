@@ -105,16 +105,26 @@ Status ForEachEvent(store::Store& store, const store::SessionRow& row, bool inpu
   eo.markers_from_input = false;
   FrameEventizer ez(eo, ordered);
   std::optional<CommandExtractor> commands;
+  bool any_command = false;
   if (!import) {
     commands.emplace(CommandExtractor::ForSession(row), [&](const IndexedCommand& c) {
+      any_command = true;
       return ordered(Event{c.t_ns, EventType::kMarker, c.text});
     });
   }
+  // Without a terminal the extractor reads only stdin (its rules); the output matters to it only
+  // until the exec argv went out (at its first event), so it is not decoded twice after that.
+  const bool output_unused = !row.meta.tty;
+  const bool argv_pending = row.meta.kind == "exec" && !row.meta.command.empty();
   int64_t frames = 0;
   PODTAPE_RETURN_IF_ERROR(store.ReadFrames(row.meta.id, [&](const store::FrameView& f) {
     if (progress && (++frames & 4095) == 0) progress(frames);
     // The extractor first: a command it completes on this frame's output belongs before it.
-    if (commands) PODTAPE_RETURN_IF_ERROR(commands->OnFrame(f));
+    const bool output = f.direction == store::Direction::kFromServer &&
+                        (f.channel == codec::kStdout || f.channel == codec::kStderr);
+    if (commands && !(output && output_unused && (any_command || !argv_pending))) {
+      PODTAPE_RETURN_IF_ERROR(commands->OnFrame(f));
+    }
     return ez.OnFrame(f);
   }));
   if (commands) PODTAPE_RETURN_IF_ERROR(commands->Finish());
