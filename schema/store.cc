@@ -219,10 +219,13 @@ const char kSessionColumns[] =
     "frames, bytes, chain_head, seal, signature, live_slot";
 
 namespace {
-Result<Hash> HashFrom(std::string_view blob, std::string_view what) {
+// `what` names the column for the error; it is called only on failure, so reading a frame
+// formats no string.
+template <typename What>
+Result<Hash> HashFrom(std::string_view blob, const What& what) {
   Hash h;
   if (blob.size() != h.size()) {
-    return Status::Corruption(fmt::format("{} is {} bytes, not 32", what, blob.size()));
+    return Status::Corruption(fmt::format("{} is {} bytes, not 32", what(), blob.size()));
   }
   std::memcpy(h.data(), blob.data(), h.size());
   return h;
@@ -277,12 +280,14 @@ Result<SessionRow> SessionRowFrom(const Stmt& s) {
   r.frames = s.ColInt(34);
   r.bytes = s.ColInt(35);
   if (!s.ColNull(36)) {
-    Result<Hash> h = HashFrom(s.ColBlob(36), fmt::format("chain_head of session {}", m.id));
+    Result<Hash> h =
+        HashFrom(s.ColBlob(36), [&] { return fmt::format("chain_head of session {}", m.id); });
     if (!h.ok()) return h.status();
     r.chain_head = *h;
   }
   if (!s.ColNull(37)) {
-    Result<Hash> h = HashFrom(s.ColBlob(37), fmt::format("seal of session {}", m.id));
+    Result<Hash> h =
+        HashFrom(s.ColBlob(37), [&] { return fmt::format("seal of session {}", m.id); });
     if (!h.ok()) return h.status();
     r.seal = *h;
   }
@@ -773,7 +778,7 @@ Status Store::ReadFrames(std::string_view session_id,
     f.direction = static_cast<Direction>(dir);
     f.channel = static_cast<uint8_t>(channel);
     f.payload = *payload;
-    Result<Hash> h = HashFrom(s.ColBlob(6), fmt::format("hash of frame {}", f.seq));
+    Result<Hash> h = HashFrom(s.ColBlob(6), [&] { return fmt::format("hash of frame {}", f.seq); });
     if (!h.ok()) return h.status();
     f.hash = *h;
     PODTAPE_RETURN_IF_ERROR(fn(f));
