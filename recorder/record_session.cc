@@ -4,10 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <future>
 #include <memory>
 #include <string>
@@ -140,7 +143,135 @@ std::string SelfSubjectReviewBody() {
   return json::serialize(o);
 }
 
+// kubectl's request logging (-v 6: one line per request with its status and duration; 7: the
+// request headers and the response status; 8: the response body too), in klog's line format.
+// Secrets are masked as kubectl masks them (RedactHeaderValue). Writes to stderr.
+class RequestLog {
+ public:
+  explicit RequestLog(int verbosity) : v_(verbosity) {}
+
+  void Line(int level, std::string_view text) const {
+    if (v_ < level) return;
+    auto now = std::chrono::system_clock::now();
+    std::time_t secs = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000;
+    std::string line = fmt::format("I{:02}{:02} {:02}:{:02}:{:02}.{:06} {:>7} podtape] {}\n",
+                                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                   micros, static_cast<long>(getpid()), text);
+    std::fputs(line.c_str(), stderr);
+  }
+
+  // Before a request: at -v 7 and up, the request line and its headers.
+  void Request(std::string_view method, std::string_view url,
+               const std::vector<std::pair<std::string, std::string>>& headers) const {
+    if (v_ < 7) return;
+    Line(7, fmt::format("{} {}", method, url));
+    Line(7, "Request Headers:");
+    for (const auto& [name, value] : headers) {
+      Line(7, fmt::format("    {}: {}", name, RedactHeaderValue(name, value)));
+    }
+  }
+
+  // One line at -v 6 and up: the request, its status (or `error` when http_status is 0) and how
+  // long it took.
+  void Summary(std::string_view method, std::string_view url, unsigned http_status,
+               std::chrono::steady_clock::time_point started, std::string_view error) const {
+    if (v_ < 6) return;
+    Line(6, fmt::format("{} {} {} in {} milliseconds", method, url, StatusText(http_status, error),
+                        MillisSince(started)));
+  }
+
+  // After a reply (http_status 0: none, `error` says why): the Summary line at -v 6; at 7 and up
+  // the response status (the request line came from Request()), at 8 and up the body.
+  void Response(std::string_view method, std::string_view url, unsigned http_status,
+                std::chrono::steady_clock::time_point started, std::string_view body = {},
+                std::string_view error = {}) const {
+    if (v_ < 6) return;
+    if (v_ < 7) {
+      Summary(method, url, http_status, started, error);
+    } else {
+      Line(7, fmt::format("Response Status: {} in {} milliseconds", StatusText(http_status, error),
+                          MillisSince(started)));
+    }
+    if (v_ >= 8 && !body.empty()) {
+      constexpr size_t kMaxBody = 10240;  // as kubectl's round tripper
+      if (body.size() > kMaxBody) {
+        Line(8, fmt::format("Response Body: {} [truncated {} chars]", body.substr(0, kMaxBody),
+                            body.size() - kMaxBody));
+      } else {
+        Line(8, fmt::format("Response Body: {}", body));
+      }
+    }
+  }
+
+ private:
+  static std::string StatusText(unsigned http_status, std::string_view error) {
+    if (http_status == 0) return std::string(error);
+    std::string_view reason = HttpReason(http_status);
+    return reason.empty() ? std::to_string(http_status) : fmt::format("{} {}", http_status, reason);
+  }
+  static int64_t MillisSince(std::chrono::steady_clock::time_point started) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  }
+
+  int v_;
+};
+
+// The headers a request carries besides Host, as ws_client.cc sends them.
+std::vector<std::pair<std::string, std::string>> LoggedHeaders(const Endpoint& ep,
+                                                               std::string_view protocols) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("User-Agent", ep.user_agent);
+  if (!protocols.empty()) out.emplace_back("Sec-WebSocket-Protocol", std::string(protocols));
+  for (const auto& h : ep.headers) out.push_back(h);
+  return out;
+}
+
 }  // namespace
+
+std::string RedactHeaderValue(std::string_view name, std::string_view value) {
+  auto iequals = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  if (iequals(name, "Authorization") || iequals(name, "Proxy-Authorization")) {
+    // kubectl: "Bearer <masked>" (the scheme stays, the credential goes).
+    size_t space = value.find(' ');
+    if (space == std::string_view::npos) return "<masked>";
+    return std::string(value.substr(0, space)) + " <masked>";
+  }
+  if (iequals(name, "Sec-WebSocket-Protocol")) {
+    // A bearer token may travel as a subprotocol entry (base64url.bearer.authorization.k8s.io.X).
+    constexpr std::string_view kBearer = "base64url.bearer.authorization.k8s.io.";
+    std::string out;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      std::string_view entry =
+          value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+      size_t lead = entry.find_first_not_of(' ');
+      std::string_view trimmed = lead == entry.npos ? std::string_view() : entry.substr(lead);
+      if (trimmed.substr(0, kBearer.size()) == kBearer) {
+        out += std::string(entry.substr(0, lead)) + std::string(kBearer) + "<masked>";
+      } else {
+        out += entry;
+      }
+      if (comma == std::string_view::npos) break;
+      out += ',';
+      start = comma + 1;
+    }
+    return out;
+  }
+  return std::string(value);
+}
 
 // --- RecordPipeline ----------------------------------------------------------------------------
 
@@ -290,6 +421,26 @@ Result<std::string> ChooseContainer(std::string_view pod_json, kube::Subresource
   return containers[0];
 }
 
+std::optional<bool> ContainerTty(std::string_view pod_json, std::string_view container) {
+  boost::system::error_code ec;
+  json::value v = json::parse(pod_json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* spec = v.get_object().if_contains("spec");
+  if (spec == nullptr || !spec->is_object()) return std::nullopt;
+  for (const char* field : {"containers", "initContainers", "ephemeralContainers"}) {
+    const json::value* list = spec->get_object().if_contains(field);
+    if (list == nullptr || !list->is_array()) continue;
+    for (const json::value& c : list->get_array()) {
+      if (!c.is_object()) continue;
+      const json::value* name = c.get_object().if_contains("name");
+      if (name == nullptr || !name->is_string() || name->get_string() != container) continue;
+      const json::value* tty = c.get_object().if_contains("tty");
+      return tty != nullptr && tty->is_bool() && tty->get_bool();
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<ReviewedIdentity> ParseSelfSubjectReview(std::string_view body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
@@ -363,34 +514,63 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
   if (!conn_or.ok()) return conn_or.status();
   const kube::Connection& conn = *conn_or;
   Endpoint ep = EndpointFor(conn, o.version);
-  auto log = [&](int level, const std::string& line) {
-    if (o.verbosity >= level) std::fprintf(stderr, "%s\n", line.c_str());
-  };
+  RequestLog rlog(o.verbosity);
+  auto log = [&](int level, const std::string& line) { rlog.Line(level, line); };
 
   // The identity check runs beside everything else: it costs the session no latency.
-  std::future<Result<HttpResponse>> ssr = std::async(std::launch::async, [ep, &conn] {
-    return HttpRequest(ep, "POST",
-                       conn.path_prefix + "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                       SelfSubjectReviewBody(), "application/json");
+  std::future<Result<HttpResponse>> ssr = std::async(std::launch::async, [ep, &conn, &rlog] {
+    std::string path = conn.path_prefix + "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+    auto started = std::chrono::steady_clock::now();
+    auto r = HttpRequest(ep, "POST", path, SelfSubjectReviewBody(), "application/json");
+    // One line at every level from 6 (header lines from this thread would interleave with the
+    // main thread's).
+    rlog.Summary("POST", conn.server + path, r.ok() ? r->status : 0, started,
+                 r.ok() ? std::string_view() : std::string_view(r.status().message()));
+    return r;
   });
 
+  // The pod is read to default the container and, for attach (as kubectl, always), to learn
+  // whether the container has a TTY.
   std::string container = o.container;
-  if (container.empty()) {
+  std::string pod_json;
+  if (container.empty() || !exec) {
     std::string path = kube::PodPath(conn.path_prefix, conn.namespace_, o.pod);
-    log(6, fmt::format("GET {}{}", conn.server, path));
+    std::string url = conn.server + path;
+    rlog.Request("GET", url, LoggedHeaders(ep, {}));
+    auto started = std::chrono::steady_clock::now();
     auto pod = HttpRequest(ep, "GET", path);
+    rlog.Response("GET", url, pod.ok() ? pod->status : 0, started,
+                  pod.ok() ? std::string_view(pod->body) : std::string_view(),
+                  pod.ok() ? std::string_view() : std::string_view(pod.status().message()));
     if (!pod.ok()) return pod.status();
     if (pod->status != 200) return StatusFromHttpError(pod->status, pod->body);
     std::string notice;
     auto chosen = ChooseContainer(pod->body, o.subresource, &notice);
     if (!chosen.ok()) return chosen.status();
-    container = *chosen;
-    if (!notice.empty()) notices.Print(notice);
+    if (container.empty()) {
+      container = *chosen;
+      if (!notice.empty()) notices.Print(notice);
+    }
+    pod_json = std::move(pod->body);
   }
 
   std::unique_ptr<Terminal> terminal = MakePosixTerminal(0, 1);
   bool tty = o.tty;
-  if (tty && !terminal->IsTerminal()) {
+  if (!exec) {
+    // kubectl attach: the container's own setting wins.
+    std::optional<bool> container_tty = ContainerTty(pod_json, container);
+    if (container_tty && tty && !*container_tty) {
+      notices.Print(
+          fmt::format("error: Unable to use a TTY - container {} did not allocate one", container));
+      tty = false;
+    } else if (container_tty && !tty && *container_tty) {
+      tty = true;
+    }
+  }
+  // kubectl's SetupTTY: no TTY without stdin (silently), nor when stdin is not a terminal.
+  if (!o.use_stdin) {
+    tty = false;
+  } else if (tty && !terminal->IsTerminal()) {
     notices.Print("Unable to use a TTY - input is not a terminal or the right kind of file");
     tty = false;
   }
@@ -435,16 +615,29 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
   meta.started_at_ns = UnixNowNs();
   auto start = std::chrono::steady_clock::now();
 
-  // Fail closed: no store, no session.
+  // Fail closed: no store, no session. The store opens while the connection is made, and the
+  // upgrade (which starts the remote command) waits for it.
   store::SessionWriter::Options writer_options;
   writer_options.sign_seal = o.sign_seal;
-  auto writer_or = store::SessionWriter::Start(o.db_path, meta, writer_options);
-  if (!writer_or.ok()) {
-    return Status::IOError("cannot record the session: " + writer_or.status().message() +
-                           "; check --db or $PODTAPE_DB");
-  }
-  std::unique_ptr<store::SessionWriter> writer = std::move(*writer_or);
-  if (o.fail_open) writer->SetFailOpen();
+  std::future<Result<std::unique_ptr<store::SessionWriter>>> writer_future =
+      std::async(std::launch::async, [&o, meta, writer_options] {
+        return store::SessionWriter::Start(o.db_path, meta, writer_options);
+      });
+  std::unique_ptr<store::SessionWriter> writer;
+  Status writer_status;
+  auto await_writer = [&]() -> Status {
+    if (writer_future.valid()) {
+      auto w = writer_future.get();
+      if (w.ok()) {
+        writer = std::move(*w);
+        if (o.fail_open) writer->SetFailOpen();
+      } else {
+        writer_status = Status::IOError("cannot record the session: " + w.status().message() +
+                                        "; check --db or $PODTAPE_DB");
+      }
+    }
+    return writer_status;
+  };
   store::SessionEnd end;
   auto finish = [&](const Status& why) -> Status {
     end.ended_at_ns = UnixNowNs();
@@ -455,10 +648,15 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
     return writer->Finish(end);
   };
 
-  log(6, fmt::format("GET {}{} (websocket, offering {})", conn.server, target,
-                     codec::JoinOffer(offer)));
+  std::string offer_text = codec::JoinOffer(offer);
+  std::string ws_url = conn.server + target;
+  rlog.Request("GET", ws_url, LoggedHeaders(ep, offer_text));
   std::string chosen_name;
-  auto ws_or = WsSession::Connect(ep, target, codec::JoinOffer(offer), &chosen_name);
+  auto ws_started = std::chrono::steady_clock::now();
+  auto ws_or = WsSession::Connect(ep, target, offer_text, &chosen_name, await_writer);
+  rlog.Response("GET", ws_url, ws_or.ok() ? 101 : 0, ws_started, {},
+                ws_or.ok() ? std::string_view() : std::string_view(ws_or.status().message()));
+  PODTAPE_RETURN_IF_ERROR(await_writer());  // also when the connection failed first
   if (!ws_or.ok()) {
     (void)finish(ws_or.status());
     return ws_or.status();
@@ -470,7 +668,7 @@ Result<int> RunRecordedSession(const SessionOptions& o) {
     return chosen.status();
   }
   meta.protocol = std::string(codec::SubprotocolName(*chosen));
-  log(6, fmt::format("websocket subprotocol {}", meta.protocol.empty() ? "(none)" : meta.protocol));
+  log(6, fmt::format("The subprotocol is {}", meta.protocol));
 
   // The identity, once the review is back (it ran during the upgrade); bounded.
   bool identity_final = false;

@@ -126,6 +126,18 @@ Result<int> RunRecordedSession(const SessionOptions& options);
 Result<std::string> ChooseContainer(std::string_view pod_json, kube::Subresource subresource,
                                     std::string* notice);
 
+// Whether `container` of a pod JSON object (containers, initContainers or ephemeralContainers)
+// allocates a TTY (spec "tty": true); nullopt when the pod has no such container or the JSON is
+// not a pod. kubectl attach follows it: -t on a container without one is dropped with a notice,
+// and a container with one gets a TTY without -t.
+std::optional<bool> ContainerTty(std::string_view pod_json, std::string_view container);
+
+// A request header's value as it may be logged (-v 7 and up), masked as kubectl masks it:
+// Authorization (and Proxy-Authorization) keep only the scheme ("Bearer <masked>"), and a
+// base64url.bearer.authorization.k8s.io.TOKEN subprotocol entry loses its token. Other headers
+// are returned as they are. Header names match case-insensitively.
+std::string RedactHeaderValue(std::string_view name, std::string_view value);
+
 // The identity in a SelfSubjectReview reply (status.userInfo). nullopt when it has none.
 struct ReviewedIdentity {
   std::string user;

@@ -187,8 +187,9 @@ class WsImpl final : public WsSession {
   ~WsImpl() override { CloseInput(); }
 
   Status Open(const Endpoint& ep, std::string_view target, std::string_view protocols,
-              std::string* chosen) {
+              std::string* chosen, const std::function<Status()>& before_upgrade) {
     PODTAPE_RETURN_IF_ERROR(ConnectStream(ioc_, ws_.next_layer(), ep));
+    if (before_upgrade) PODTAPE_RETURN_IF_ERROR(before_upgrade());
     std::string user_agent = ep.user_agent;
     auto headers = ep.headers;
     std::string offer(protocols);
@@ -578,19 +579,25 @@ Status StatusFromHttpError(unsigned http_status, std::string_view body) {
   return Status::Remote(fmt::format("the server returned HTTP {}: {}", http_status, text));
 }
 
-Result<std::unique_ptr<WsSession>> WsSession::Connect(const Endpoint& ep, std::string_view target,
-                                                      std::string_view protocols,
-                                                      std::string* chosen) {
+std::string_view HttpReason(unsigned http_status) {
+  if (http_status > 999) return {};
+  std::string_view reason = http::obsolete_reason(http::int_to_status(http_status));
+  return reason == "<unknown-status>" ? std::string_view() : reason;
+}
+
+Result<std::unique_ptr<WsSession>> WsSession::Connect(
+    const Endpoint& ep, std::string_view target, std::string_view protocols, std::string* chosen,
+    const std::function<Status()>& before_upgrade) {
   try {
     if (ep.tls) {
       auto ctx = MakeSslContext(ep);
       if (!ctx.ok()) return ctx.status();
       auto s = std::make_unique<WsImpl<TlsStream>>(std::move(*ctx));
-      PODTAPE_RETURN_IF_ERROR(s->Open(ep, target, protocols, chosen));
+      PODTAPE_RETURN_IF_ERROR(s->Open(ep, target, protocols, chosen, before_upgrade));
       return std::unique_ptr<WsSession>(std::move(s));
     }
     auto s = std::make_unique<WsImpl<beast::tcp_stream>>(nullptr);
-    PODTAPE_RETURN_IF_ERROR(s->Open(ep, target, protocols, chosen));
+    PODTAPE_RETURN_IF_ERROR(s->Open(ep, target, protocols, chosen, before_upgrade));
     return std::unique_ptr<WsSession>(std::move(s));
   } catch (const std::exception& e) {
     return Status::IOError(

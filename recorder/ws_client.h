@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,10 @@ Result<HttpResponse> HttpRequest(const Endpoint& ep, std::string_view method,
 // common subprotocol) gets its own explanation.
 Status StatusFromHttpError(unsigned http_status, std::string_view body);
 
+// The reason phrase of an HTTP status ("OK" for 200, "Switching Protocols" for 101); empty when
+// the code has none.
+std::string_view HttpReason(unsigned http_status);
+
 // What ended a WebSocket session.
 struct WsEnd {
   std::optional<int> close_code;  // the server's close frame code, when one came
@@ -82,10 +87,13 @@ class WsSession {
 
   // Connects and upgrades GET `target` offering `protocols` (one comma-joined header value; empty:
   // no header). On success *chosen is the server's Sec-WebSocket-Protocol answer (may be empty).
-  // A refused upgrade gives StatusFromHttpError of the reply.
-  static Result<std::unique_ptr<WsSession>> Connect(const Endpoint& ep, std::string_view target,
-                                                    std::string_view protocols,
-                                                    std::string* chosen);
+  // A refused upgrade gives StatusFromHttpError of the reply. `before_upgrade`, when set, is
+  // called on the calling thread once the connection (and TLS) is up and before the upgrade
+  // request is sent; an error from it ends the attempt with that error and nothing is sent (the
+  // recorder waits there for its store, so a session that cannot be recorded never starts).
+  static Result<std::unique_ptr<WsSession>> Connect(
+      const Endpoint& ep, std::string_view target, std::string_view protocols, std::string* chosen,
+      const std::function<Status()>& before_upgrade = nullptr);
 
   // Queues one message for sending (copied; never fragmented). Run() thread only, or before Run().
   virtual void Send(bool text, std::string_view data) = 0;

@@ -331,6 +331,47 @@ current-context: sim
   EXPECT_EQ(db.find("alice-token"), std::string::npos);
 }
 
+// kubectl's -v request logging: 6 gives one line per request with its status and time, 7 the
+// request headers (the token masked), 8 the response bodies; no level ever prints the token.
+TEST(ExecSimTest, VerboseLevelsLogRequestsWithoutTheToken) {
+  Sim sim(/*tls=*/true);
+  START_SIM(sim);
+  const std::string kubeconfig = sim.TlsFile("kubeconfig-alice");
+  for (const char* level : {"6", "7", "8", "9"}) {
+    SCOPED_TRACE(level);
+    // Without -c the pod is read first (a GET with a JSON reply), then the upgrade.
+    RunResult r = sim.Podtape(
+        {"-v", level, "exec", "--kubeconfig", kubeconfig, "web", "--", "echo", "logged"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "logged\n");
+    EXPECT_EQ(r.err.find("alice-token"), std::string::npos) << r.err;
+    const std::string pod_url = sim.url() + "/api/v1/namespaces/default/pods/web";
+    const std::string level_s(level);
+    if (level_s == "6") {
+      EXPECT_NE(r.err.find("GET " + pod_url + " 200 OK in "), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("GET " + pod_url + "/exec?"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find(" 101 Switching Protocols in "), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("The subprotocol is v5.channel.k8s.io"), std::string::npos) << r.err;
+      EXPECT_EQ(r.err.find("Request Headers:"), std::string::npos) << r.err;
+    } else {
+      EXPECT_NE(r.err.find("Request Headers:"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("    Authorization: Bearer <masked>"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("    Sec-WebSocket-Protocol: v5.channel.k8s.io"), std::string::npos)
+          << r.err;
+      EXPECT_NE(r.err.find("Response Status: 200 OK in "), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("Response Status: 101 Switching Protocols in "), std::string::npos)
+          << r.err;
+      bool body = r.err.find("Response Body: {") != std::string::npos;
+      EXPECT_EQ(body, level_s != "7") << r.err;
+    }
+  }
+  // Below 6 nothing is logged.
+  RunResult quiet = sim.Podtape(
+      {"-v", "5", "exec", "--kubeconfig", kubeconfig, "web", "-c", "c1", "--", "echo", "quiet"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+}
+
 TEST(ExecSimTest, HttpsErrors) {
   Sim sim(/*tls=*/true);
   START_SIM(sim);
@@ -512,13 +553,98 @@ TEST(ExecSimTest, SigtermMidSessionRestoresTheTerminal) {
 TEST(ExecSimTest, TtyWithoutATerminalWarnsAsKubectl) {
   Sim sim;
   START_SIM(sim);
-  RunResult r = sim.Podtape({"exec", "-t", "-s", sim.url(), "demo", "-c", "c1", "--", "echo", "x"});
+  RunResult r =
+      sim.Podtape({"exec", "-it", "-s", sim.url(), "demo", "-c", "c1", "--", "echo", "x"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
   EXPECT_EQ(r.out, "x\n");
   EXPECT_FALSE(sim.Last().meta.tty);
-  r = sim.Podtape({"exec", "-t", "-q", "-s", sim.url(), "demo", "-c", "c1", "--", "true"});
+  r = sim.Podtape({"exec", "-it", "-q", "-s", sim.url(), "demo", "-c", "c1", "--", "true"});
   EXPECT_EQ(r.err, "");
+  // As kubectl 1.32: -t without -i means no TTY, silently.
+  r = sim.Podtape({"exec", "-t", "-s", sim.url(), "demo", "-c", "c1", "--", "echo", "y"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "y\n");
+  EXPECT_FALSE(sim.Last().meta.tty);
+}
+
+// kubectl attach takes the TTY setting from the container: -t on a container without one is
+// dropped with kubectl's notice, and a container with one gets a TTY without -t. Both clients
+// run against twin pods (an attached main process restarts a second after it ends) and must
+// print the same bytes.
+TEST(ExecSimTest, AttachFollowsTheContainersTtyAsKubectl) {
+  const std::string pods = R"(  - name: piped
+    containers:
+      - name: c1
+        stdin: true
+        command: [sh]
+  - name: piped-kubectl
+    containers:
+      - name: c1
+        stdin: true
+        command: [sh]
+  - name: shell-kubectl
+    containers:
+      - name: c1
+        stdin: true
+        tty: true
+        command: [sh]
+  - name: shell-pty
+    containers:
+      - name: c1
+        stdin: true
+        tty: true
+        command: [sh]
+)";
+  Sim sim(/*tls=*/false, pods);
+  START_SIM(sim);
+  auto kubectl = [&](const std::vector<std::string>& args, const std::string& in) {
+    std::vector<std::string> argv = {"kubectl", "--cache-dir", sim.dir() + "/kcache", "-s",
+                                     sim.url()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions o;
+    o.stdin_data = in;
+    o.env["HOME"] = sim.dir();
+    o.unset_env = {"KUBECONFIG"};
+    o.timeout = std::chrono::seconds(60);
+    return testing::Run(argv, o);
+  };
+
+  // -t on a container without a TTY.
+  RunResult r =
+      sim.Podtape({"attach", "-it", "-s", sim.url(), "piped", "-c", "c1"}, "echo hi; exit\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_EQ(r.err,
+            "error: Unable to use a TTY - container c1 did not allocate one\n"
+            "If you don't see a command prompt, try pressing enter.\n");
+  EXPECT_FALSE(sim.Last().meta.tty);
+  RunResult k = kubectl({"attach", "-it", "piped-kubectl", "-c", "c1"}, "echo hi; exit\n");
+  EXPECT_EQ(k.exit_code, r.exit_code) << k.err;
+  EXPECT_EQ(k.out, r.out);
+  EXPECT_EQ(k.err, r.err);
+
+  // A container with a TTY, without -t: the TTY is forced, then dropped because stdin is a pipe.
+  r = sim.Podtape({"attach", "-i", "-s", sim.url(), "shell", "-c", "c1"}, "exit\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(sim.Last().meta.tty);
+  k = kubectl({"attach", "-i", "shell-kubectl", "-c", "c1"}, "exit\n");
+  EXPECT_EQ(k.exit_code, 0) << k.err;
+  EXPECT_EQ(r.err,
+            "Unable to use a TTY - input is not a terminal or the right kind of file\n"
+            "If you don't see a command prompt, try pressing enter.\n");
+  EXPECT_EQ(k.err, r.err);
+
+  // Under a terminal the forced TTY holds: raw mode, kubectl's two resizes, tty recorded.
+  boost::json::object v = OnPty(sim, {"80", "24", "60", "--type", "exit 7\r"},
+                                {"attach", "-i", "-s", sim.url(), "shell-pty", "-c", "c1"});
+  ASSERT_FALSE(v.empty());
+  EXPECT_FALSE(v.at("timed_out").as_bool()) << v.at("output").as_string();
+  store::SessionRow row = sim.Last();
+  EXPECT_TRUE(row.meta.tty);
+  EXPECT_EQ(Channel(sim.Frames(row.meta.id), store::Direction::kToServer, 4),
+            "{\"Width\":81,\"Height\":25}\n{\"Width\":80,\"Height\":24}\n");
 }
 
 TEST(ExecSimTest, HostileServersEndTheSessionWithAMessage) {

@@ -258,3 +258,34 @@ TEST(SelfSubjectReviewTest, ParsesUserInfo) {
 
 }  // namespace
 }  // namespace podtape::recorder
+
+namespace podtape::recorder {
+namespace {
+
+TEST(ContainerTtyTest, ReadsTheContainersSpec) {
+  const char* pod = R"({"spec":{"containers":[{"name":"a","tty":true},{"name":"b"}],
+      "initContainers":[{"name":"i","tty":false}],"ephemeralContainers":[{"name":"e","tty":true}]}})";
+  EXPECT_EQ(ContainerTty(pod, "a"), std::optional<bool>(true));
+  EXPECT_EQ(ContainerTty(pod, "b"), std::optional<bool>(false));
+  EXPECT_EQ(ContainerTty(pod, "i"), std::optional<bool>(false));
+  EXPECT_EQ(ContainerTty(pod, "e"), std::optional<bool>(true));
+  EXPECT_EQ(ContainerTty(pod, "zz"), std::nullopt);
+  EXPECT_EQ(ContainerTty("not json", "a"), std::nullopt);
+  EXPECT_EQ(ContainerTty("", "a"), std::nullopt);
+}
+
+TEST(RedactHeaderValueTest, MasksCredentialsAsKubectl) {
+  EXPECT_EQ(RedactHeaderValue("Authorization", "Bearer alice-token"), "Bearer <masked>");
+  EXPECT_EQ(RedactHeaderValue("authorization", "Basic YWxpY2U6cHc="), "Basic <masked>");
+  EXPECT_EQ(RedactHeaderValue("Authorization", "opaque-secret"), "<masked>");
+  EXPECT_EQ(RedactHeaderValue("Proxy-Authorization", "Bearer x"), "Bearer <masked>");
+  EXPECT_EQ(RedactHeaderValue("Sec-WebSocket-Protocol",
+                              "v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.c2VjcmV0,"
+                              "v4.channel.k8s.io"),
+            "v5.channel.k8s.io, base64url.bearer.authorization.k8s.io.<masked>,v4.channel.k8s.io");
+  EXPECT_EQ(RedactHeaderValue("Impersonate-User", "bob"), "bob");
+  EXPECT_EQ(RedactHeaderValue("User-Agent", "podtape/0.1.0"), "podtape/0.1.0");
+}
+
+}  // namespace
+}  // namespace podtape::recorder
