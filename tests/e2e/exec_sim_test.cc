@@ -714,11 +714,11 @@ TEST(ExecSimTest, AStoreThatCannotWriteEndsTheSession) {
   Sim sim;
   START_SIM(sim);
   // The store's files may not grow past 2 MiB: SQLite's writes fail with EFBIG (SIGXFSZ is
-  // ignored) while 16 MiB of output arrive.
+  // ignored) while 16 MiB of random (incompressible) output arrive.
   RunResult r = testing::Run(
       {"sh", "-c",
        "trap '' XFSZ; ulimit -f 4096; exec \"$0\" --db \"$1\" exec -s \"$2\" demo -c c1 -- "
-       "head -c 16777216 /dev/zero",
+       "head -c 16777216 /dev/urandom",
        PODTAPE_BINARY, sim.Db(), sim.url()},
       {.env = {{"HOME", sim.dir()}}, .timeout = std::chrono::seconds(60)});
   ASSERT_FALSE(r.timed_out);
@@ -734,7 +734,7 @@ TEST(ExecSimTest, AStoreThatCannotWriteEndsTheSession) {
   r = testing::Run(
       {"sh", "-c",
        "trap '' XFSZ; ulimit -f 4096; exec \"$0\" --db \"$1\" exec --fail-open -s \"$2\" demo -c "
-       "c1 -- head -c 16777216 /dev/zero",
+       "c1 -- head -c 16777216 /dev/urandom",
        PODTAPE_BINARY, sim.Db(), sim.url()},
       {.env = {{"HOME", sim.dir()}}, .timeout = std::chrono::seconds(60)});
   ASSERT_FALSE(r.timed_out);
