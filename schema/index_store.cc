@@ -129,7 +129,10 @@ struct SessionIndexWriter::Impl {
   int64_t key = 0;
   Stmt exists, insert, remove;
   bool in_txn = false;
-  size_t batch_entries = 0, batch_bytes = 0;
+  // The batch being gathered: written in one short transaction when full, so the write lock is
+  // never held while the rows are being produced.
+  std::vector<IndexEntry> batch;
+  size_t batch_bytes = 0;
 
   ~Impl() {
     if (in_txn) sqlite3_exec(db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -171,7 +174,21 @@ struct SessionIndexWriter::Impl {
       PODTAPE_RETURN_IF_ERROR(RemoveRows());
       return Status::NotFound("the session was removed while it was being indexed");
     }
-    batch_entries = batch_bytes = 0;
+    return Status::OK();
+  }
+
+  // Inserts the gathered batch (in the open transaction).
+  Status InsertBatch() {
+    for (const IndexEntry& e : batch) {
+      insert.Int(1, key);
+      insert.Int(2, e.t_ns);
+      insert.Int(3, static_cast<int>(e.kind));
+      insert.Text(4, e.text);
+      Status st = insert.Run("writing the index");
+      if (!st.ok()) return Rollback(st);
+    }
+    batch.clear();
+    batch_bytes = 0;
     return Status::OK();
   }
 
@@ -221,24 +238,20 @@ Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::Begin(Store& sto
 
 Status SessionIndexWriter::Add(int64_t t_ns, IndexKind kind, std::string_view text) {
   Impl& m = *impl_;
-  if (!m.in_txn) PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
-  m.insert.Int(1, m.key);
-  m.insert.Int(2, t_ns);
-  m.insert.Int(3, static_cast<int>(kind));
-  m.insert.Text(4, text);
-  Status st = m.insert.Run("writing the index");
-  if (!st.ok()) return m.Rollback(st);
-  ++m.batch_entries;
+  m.batch.push_back({t_ns, kind, std::string(text)});
   m.batch_bytes += text.size();
-  if (m.batch_entries >= kIndexBatchEntries || m.batch_bytes >= kIndexBatchBytes) {
-    return m.Commit();
+  if (m.batch.size() < kIndexBatchEntries && m.batch_bytes < kIndexBatchBytes) {
+    return Status::OK();
   }
-  return Status::OK();
+  PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
+  PODTAPE_RETURN_IF_ERROR(m.InsertBatch());
+  return m.Commit();
 }
 
 Status SessionIndexWriter::Finish() {
   Impl& m = *impl_;
-  if (!m.in_txn) PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
+  PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
+  PODTAPE_RETURN_IF_ERROR(m.InsertBatch());
   Stmt mark;
   PODTAPE_RETURN_IF_ERROR(mark.Prepare(
       m.db.get(), "INSERT INTO indexed_sessions (session_key, indexed_at_ns) VALUES (?1, ?2)"));

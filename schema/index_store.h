@@ -4,7 +4,7 @@
 // file (file stores only; an in-memory store is Unsupported).
 //
 // Writing: one indexer at a time per store file (IndexerLock, an flock on `<db>.indexing`). A
-// session's rows are written in small transactions (SessionIndexWriter: at most
+// session's rows are gathered and written in short transactions (SessionIndexWriter: at most
 // kIndexBatchEntries rows or kIndexBatchBytes of text each), so a recorder writing the next
 // session never waits long for the write lock; they become visible to QueryIndex only when the
 // last transaction marks the session indexed. Rows left by an indexer that died part-way are
@@ -34,8 +34,8 @@ struct IndexEntry {
   std::string text;
 };
 
-inline constexpr size_t kIndexBatchEntries = 2048;
-inline constexpr size_t kIndexBatchBytes = 256 * 1024;
+inline constexpr size_t kIndexBatchEntries = 512;
+inline constexpr size_t kIndexBatchBytes = 64 * 1024;
 
 // The right to write the index of a store file. Released on destruction (or when the process
 // dies: the kernel drops the flock). Move-only.
@@ -75,8 +75,9 @@ class SessionIndexWriter {
   SessionIndexWriter(const SessionIndexWriter&) = delete;
   SessionIndexWriter& operator=(const SessionIndexWriter&) = delete;
 
-  // Adds a row (rows are numbered in the order they are added). Commits a batch when it is full;
-  // NotFound when the session was pruned meanwhile (its rows are then removed).
+  // Adds a row (rows are numbered in the order they are added). Rows are gathered in memory and
+  // a full batch is written in one short transaction (the write lock is never held while rows
+  // are produced); NotFound when the session was pruned meanwhile (its rows are then removed).
   Status Add(int64_t t_ns, IndexKind kind, std::string_view text);
   // Commits the last batch and marks the session indexed.
   Status Finish();

@@ -261,7 +261,8 @@ TEST(CommandIndexTest, ASessionPrunedWhileItIsIndexedLeavesNoRows) {
   ASSERT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"),
             static_cast<int64_t>(store::kIndexBatchEntries));
   ASSERT_TRUE(store::DeleteSession(**st, id).ok());
-  Status s = (*w)->Add(2, store::IndexKind::kOutput, "pruned-row");
+  ASSERT_TRUE((*w)->Add(2, store::IndexKind::kOutput, "pruned-row").ok());  // gathered only
+  Status s = (*w)->Finish();
   EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.message();
   EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"), 0);
   // Writing more of an unknown session is refused up front.
