@@ -972,6 +972,9 @@ class Connection {
              w.status().message());
     } else {
       writer = std::move(*w);
+      // Fail open from the first frame: a write failure the writer thread meets after the last
+      // Append would otherwise surface at Finish as a failed (fail-closed) session.
+      if (p_.options().fail_open) writer->SetFailOpen();
     }
 
     websocket::stream<ClientStream&> cws(client_);
