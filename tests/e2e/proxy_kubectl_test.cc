@@ -1,6 +1,5 @@
 // podtape proxy end to end: podtape-sim (HTTPS) behind a podtape proxy (HTTPS, client CA), real
-// kubectl 1.27 and 1.30-1.33 in front. Each test starts its own sim and proxy on port 0 and stops
-// both by PID.
+// kubectl 1.27 and 1.30-1.33 in front (tests/e2e/proxy_fixture.h).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -10,157 +9,16 @@
 #include <thread>
 #include <vector>
 
+#include "proxy_fixture.h"
 #include "test_util.h"
 
 namespace podtape {
 namespace {
 
-using testing::RunOptions;
+using proxytest::Kubectl;
+using proxytest::ProxyFixture;
+using proxytest::Str;
 using testing::RunResult;
-
-const char kConfig[] = R"(httpUser: alice
-users:
-  - name: alice
-    token: alice-token
-    groups: [dev]
-    exec: true
-  - name: bob
-    token: bob-token
-    groups: [viewers]
-    exec: false
-  - name: podtape-proxy
-    token: podtape-proxy-token
-    groups: [podtape]
-    exec: true
-    impersonate: true
-pods:
-  - name: box
-    containers:
-      - name: c1
-  - name: pipe
-    containers:
-      - name: sh
-        stdin: true
-        command: [/bin/sh]
-  - name: pipe2
-    containers:
-      - name: sh
-        stdin: true
-        command: [/bin/sh]
-)";
-
-class ProxyFixture {
- public:
-  explicit ProxyFixture(std::vector<std::string> proxy_extra = {}) {
-    testing::WriteFile(dir_.File("cluster.yaml"), kConfig);
-    sim_url_ = sim_.Start({PODTAPE_SIM_BINARY, "--config", dir_.File("cluster.yaml"), "--listen",
-                           "127.0.0.1:0", "--tls-dir", dir_.File("tls")});
-    if (sim_url_.empty()) return;
-    std::vector<std::string> argv = {PODTAPE_BINARY, "--db",
-                                     Db(),           "proxy",
-                                     "--listen",     "127.0.0.1:0",
-                                     "--kubeconfig", Tls("kubeconfig-podtape-proxy"),
-                                     "--tls-cert",   Tls("server.crt"),
-                                     "--tls-key",    Tls("server.key"),
-                                     "--client-ca",  Tls("ca.crt")};
-    argv.insert(argv.end(), proxy_extra.begin(), proxy_extra.end());
-    RunOptions o;
-    o.env["HOME"] = dir_.path();
-    o.unset_env = {"KUBECONFIG"};
-    proxy_url_ = proxy_.Start(argv, o);
-    // kubectl's kubeconfigs for the proxy: alice by token, alice by certificate, nobody.
-    std::string cluster =
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: p\n  cluster:\n"
-        "    server: " +
-        proxy_url_ + "\n    certificate-authority: " + Tls("ca.crt") +
-        "\ncontexts:\n- name: p\n  context:\n    cluster: p\n"
-        "    user: u\n    namespace: default\ncurrent-context: p\n";
-    testing::WriteFile(dir_.File("kc-token"),
-                       cluster + "users:\n- name: u\n  user:\n    token: alice-token\n");
-    testing::WriteFile(dir_.File("kc-cert"), cluster +
-                                                 "users:\n- name: u\n  user:\n"
-                                                 "    client-certificate: " +
-                                                 Tls("alice.crt") +
-                                                 "\n    client-key: " + Tls("alice.key") + "\n");
-    testing::WriteFile(dir_.File("kc-none"), cluster + "users:\n- name: u\n  user: {}\n");
-  }
-
-  bool ok() const { return !sim_url_.empty() && !proxy_url_.empty(); }
-  std::string Why() const { return sim_.error() + " / " + proxy_.error(); }
-  std::string Tls(const std::string& name) const { return dir_.File("tls/" + name); }
-  std::string Db() const { return dir_.File("podtape.db"); }
-  std::string File(const std::string& name) const { return dir_.File(name); }
-  testing::Server& proxy() { return proxy_; }
-
-  RunResult Kubectl(const std::string& binary, const std::string& kubeconfig,
-                    const std::vector<std::string>& args, const std::string& stdin_data = "",
-                    std::chrono::milliseconds timeout = std::chrono::seconds(60)) const {
-    std::vector<std::string> argv = {binary, "--kubeconfig", dir_.File(kubeconfig), "--cache-dir",
-                                     dir_.File("kcache")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    RunOptions o;
-    o.stdin_data = stdin_data;
-    o.timeout = timeout;
-    o.env["HOME"] = dir_.path();
-    o.unset_env = {"KUBECONFIG", "KUBECTL_REMOTE_COMMAND_WEBSOCKETS"};
-    return testing::Run(argv, o);
-  }
-
-  RunResult Podtape(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {PODTAPE_BINARY, "--db", Db()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    RunOptions o;
-    o.timeout = std::chrono::seconds(60);
-    return testing::Run(argv, o);
-  }
-
-  // Every session, newest first, once the newest one has ended (the proxy finishes a session
-  // just after kubectl exits); bounded at 20 s.
-  boost::json::array EndedSessions() const {
-    boost::json::array s;
-    for (int i = 0; i < 200; ++i) {
-      s = Sessions();
-      if (!s.empty() && s[0].as_object().at("end_reason") != "running") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return s;
-  }
-
-  // Every session once `count` exist and none is running; bounded at 30 s.
-  boost::json::array AllEnded(size_t count) const {
-    boost::json::array s;
-    for (int i = 0; i < 300; ++i) {
-      s = Sessions();
-      bool running = false;
-      for (const auto& v : s) running |= v.as_object().at("end_reason") == "running";
-      if (s.size() >= count && !running) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return s;
-  }
-
-  // Every session, newest first (ls -o json).
-  boost::json::array Sessions() const {
-    RunResult r = Podtape({"ls", "-o", "json"});
-    if (r.exit_code != 0) return {};
-    return boost::json::parse(r.out).as_array();
-  }
-
- private:
-  testing::TempDir dir_;
-  testing::Server sim_;
-  testing::Server proxy_;
-  std::string sim_url_;
-  std::string proxy_url_;
-};
-
-std::string Kubectl(const std::string& version) {
-  return testing::KubectlDir() + "/kubectl." + version;
-}
-
-std::string Str(const boost::json::value& v) {
-  return v.is_string() ? std::string(v.as_string()) : std::string();
-}
 
 TEST(ProxyKubectl, ExecAndAttachRecordedWithIdentityOverTokenAndCertificate) {
   ProxyFixture f;
