@@ -150,8 +150,11 @@ FixtureOptions DiskLimit(bool fail_open) {
   return o;
 }
 const std::vector<std::string> kBigOutput = {
-    "exec", "box", "--", "sh", "-c", "head -c 9000000 /dev/urandom | base64 -w 100"};
-constexpr size_t kBigOutputBytes = 12000000 + 12000000 / 100;  // base64 text and newlines
+    "exec", "box", "--", "sh", "-c", "head -c 24000000 /dev/urandom | base64 -w 100"};
+// base64 text and newlines: 32 MB, which stores as about 24 MB, so the 4 MiB limit is met
+// while most of the output is still to come (a failure found only after the last frame is
+// committed would end the session as failed once everything had reached the client).
+constexpr size_t kBigOutputBytes = 32000000 + 32000000 / 100;
 
 TEST(ProxyOps, DiskFullEndsTheSessionFailClosed) {
   ProxyFixture f(DiskLimit(false));
