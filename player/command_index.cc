@@ -215,6 +215,12 @@ struct CommandExtractor::Impl {
           line_started = false;
           continue;
         }
+        if (!line_started && !ahead.empty()) {
+          // An empty line while typed-ahead lines still wait for their echo: typed ahead as
+          // well (an empty line is never a command). Starting a pending line here would let it
+          // be taken before the earlier lines still waiting, out of time order.
+          continue;
+        }
         // An Enter typed before the previous line was taken: take that one as it was.
         PODTAPE_RETURN_IF_ERROR(TakePending(true));
         pending = true;

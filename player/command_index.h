@@ -28,7 +28,7 @@
 //   never showed so are dropped (unechoed). A typed-ahead line holding an editing key (arrows,
 //   tab, backspace: its echo cannot be predicted), or shown after another prompt (a `cd` that
 //   changes it), is missed: the index may lack such a line, but never holds what the screen
-//   did not show.
+//   did not show. An empty line typed while such lines still wait counts as typed ahead too.
 // - Unechoed input: a TTY command is what the terminal showed, never the keystrokes. Input the
 //   terminal did not echo (a password prompt, `read -s`, `stty -echo`) leaves the line empty
 //   after its prompt, and an empty line is never a command: the keystrokes stay out of the index.
