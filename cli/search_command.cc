@@ -1,8 +1,9 @@
 // podtape search TEXT [-n NS] [--pod P] [--container C] [--user U] [--since T] [--until T]
 //                [--commands | --output-lines] [--limit N] [--no-headers] [-o table|json|csv]
-// Finds TEXT (a substring, case-insensitive) in the commands and rendered output lines of the
-// recorded sessions, newest first; each hit gives the offset `podtape play SESSION --from` takes.
-// Exit 0 with hits, 1 without, 2 on error. Ended sessions not indexed yet are indexed first.
+// Finds TEXT (case-insensitive) in the commands (any substring) and rendered output lines (whole
+// words: schema/index_store.h QueryIndex) of the recorded sessions, newest first; each hit gives
+// the offset `podtape play SESSION --from` takes. Exit 0 with hits, 1 without, 2 on error. Ended
+// sessions not indexed yet are indexed first.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -70,7 +71,9 @@ void RegisterSearch(CLI::App& app, Globals& globals) {
   auto o = std::make_shared<SearchOptions>();
   CLI::App* cmd = app.add_subcommand(
       "search", "find text in recorded commands and output; exit 0 with hits, 1 without");
-  cmd->add_option("text", o->text, "the text to find (a substring, case-insensitive)")
+  cmd->add_option(
+         "text", o->text,
+         "the text to find, case-insensitive: any part of a command, whole words of an output line")
       ->type_name("TEXT")
       ->required();
   AddFilterFlags(cmd, &o->filter);

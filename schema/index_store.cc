@@ -6,9 +6,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <thread>
 
 #include "schema/store_internal.h"
@@ -264,23 +267,50 @@ Status SessionIndexWriter::Finish() {
   return m.Commit();
 }
 
-Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
-  Result<Db> db = OpenFor(store);
-  if (!db.ok()) return db.status();
-  const bool fts = Utf8Length(q.text) >= 3;
-  // The FTS5 table drives the query in rowid order, so a LIMIT stops the scan early.
-  std::string sql =
-      fts ? "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_fts f "
-            "JOIN index_lines l ON l.id = f.rowid "
-            "JOIN indexed_sessions i ON i.session_key = l.session_key "
-            "JOIN sessions s ON s.session_key = l.session_key WHERE index_fts MATCH ?1"
-          : "SELECT s.id, s.started_at_ns, l.t_ns, l.kind, l.text FROM index_lines l "
-            "JOIN indexed_sessions i ON i.session_key = l.session_key "
-            "JOIN sessions s ON s.session_key = l.session_key WHERE 1";
-  if (!fts && !q.text.empty()) {
-    sql += " AND l.text LIKE ?1 ESCAPE '\\'";
+namespace {
+
+// Does the text hold a character unicode61 makes a token of (a letter or digit; any non-ASCII
+// character counts, as unicode61 keeps most of them)?
+bool HasWordCharacter(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u >= 0x80 || std::isalnum(u);
+  });
+}
+
+// One kind's hits, in id order, at most q.limit of them.
+Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<IndexHit>* out) {
+  enum class How { kAll, kTrigram, kWords, kScan };
+  How how = How::kAll;
+  if (!q.text.empty()) {
+    if (kind == IndexKind::kCommand) {
+      how = Utf8Length(q.text) >= 3 ? How::kTrigram : How::kScan;
+    } else {
+      how = HasWordCharacter(q.text) ? How::kWords : How::kScan;
+    }
   }
-  if (q.kind) sql += " AND l.kind = ?2";
+  // An FTS5 table drives the query in rowid order, so a LIMIT stops the scan early.
+  std::string sql;
+  const char* id = "l.id";
+  if (how == How::kTrigram || how == How::kWords) {
+    const char* table = how == How::kTrigram ? "index_fts" : "output_fts";
+    sql = fmt::format(
+        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM {0} f "
+        "JOIN index_lines l ON l.id = f.rowid "
+        "JOIN indexed_sessions i ON i.session_key = l.session_key "
+        "JOIN sessions s ON s.session_key = l.session_key WHERE {0} MATCH ?1",
+        table);
+    id = "f.rowid";
+    // The words found, then the substring itself (the word index ignores what lies between
+    // words, and the query's last word may go on in the line).
+    if (how == How::kWords) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
+  } else {
+    sql =
+        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM index_lines l "
+        "JOIN indexed_sessions i ON i.session_key = l.session_key "
+        "JOIN sessions s ON s.session_key = l.session_key WHERE l.kind = ?2";
+    if (how == How::kScan) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
+  }
   const SessionFilter& f = q.filter;
   if (!f.namespace_.empty()) sql += " AND s.namespace = ?3";
   if (!f.pod.empty()) sql += " AND s.pod = ?4";
@@ -290,21 +320,24 @@ Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
   }
   if (f.since_ns) sql += " AND s.started_at_ns >= ?7";
   if (f.until_ns) sql += " AND s.started_at_ns <= ?8";
-  const char* id = fts ? "f.rowid" : "l.id";
   sql += fmt::format(" ORDER BY {} {}", id, q.newest_first ? "DESC" : "ASC");
   if (q.limit > 0) sql += fmt::format(" LIMIT {}", q.limit);
   Stmt s;
-  PODTAPE_RETURN_IF_ERROR(s.Prepare(db->get(), sql));
-  std::string pattern = fts ? Fts5String(q.text) : LikePattern(q.text);
-  if (!q.text.empty()) s.Text(1, pattern);
-  if (q.kind) s.Int(2, static_cast<int>(*q.kind));
+  PODTAPE_RETURN_IF_ERROR(s.Prepare(db, sql));
+  // The query as one FTS5 string, so no operator is interpreted; for the word index, its last
+  // word may be the start of a longer one.
+  // (Bound without a copy: both strings outlive the statement's steps.)
+  std::string match = Fts5String(q.text);
+  const std::string like = LikePattern(q.text);
+  s.Text(1, match);
+  s.Int(2, static_cast<int>(kind));
   s.Text(3, f.namespace_);
   s.Text(4, f.pod);
   s.Text(5, f.container);
   s.Text(6, f.user);
   if (f.since_ns) s.Int(7, *f.since_ns);
   if (f.until_ns) s.Int(8, *f.until_ns);
-  std::vector<IndexHit> out;
+  s.Text(9, like);
   for (;;) {
     Result<bool> row = s.Step("searching the index");
     if (!row.ok()) return row.status();
@@ -313,10 +346,41 @@ Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
     h.session_id = std::string(s.ColText(0));
     h.started_at_ns = s.ColInt(1);
     h.t_ns = s.ColInt(2);
-    h.kind = static_cast<IndexKind>(s.ColInt(3));
-    h.text = std::string(s.ColText(4));
-    out.push_back(std::move(h));
+    h.kind = kind;
+    h.text = std::string(s.ColText(3));
+    h.id = s.ColInt(4);
+    out->push_back(std::move(h));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
+  Result<Db> db = OpenFor(store);
+  if (!db.ok()) return db.status();
+  // Each kind has its own full-text index: both are asked for their first `limit` hits, merged
+  // by id, and cut to `limit`. Both read in one transaction, so they see the same index.
+  PODTAPE_RETURN_IF_ERROR(db->Exec("BEGIN", "starting to search the index"));
+  std::vector<IndexHit> commands, output;
+  Status st = Status::OK();
+  if (!q.kind || *q.kind == IndexKind::kCommand) {
+    st = QueryKind(db->get(), q, IndexKind::kCommand, &commands);
+  }
+  if (st.ok() && (!q.kind || *q.kind == IndexKind::kOutput)) {
+    st = QueryKind(db->get(), q, IndexKind::kOutput, &output);
+  }
+  sqlite3_exec(db->get(), "COMMIT", nullptr, nullptr, nullptr);
+  if (!st.ok()) return st;
+  std::vector<IndexHit> out;
+  out.reserve(commands.size() + output.size());
+  auto before = [&](const IndexHit& a, const IndexHit& b) {
+    return q.newest_first ? a.id > b.id : a.id < b.id;
+  };
+  std::merge(std::make_move_iterator(commands.begin()), std::make_move_iterator(commands.end()),
+             std::make_move_iterator(output.begin()), std::make_move_iterator(output.end()),
+             std::back_inserter(out), before);
+  if (q.limit > 0 && out.size() > static_cast<size_t>(q.limit)) out.resize(q.limit);
   return out;
 }
 

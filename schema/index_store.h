@@ -1,7 +1,7 @@
-// The command and output index in the store (schema.sql version 2: index_lines, index_fts,
-// indexed_sessions). player/ builds the rows (player/command_index.h, player/search.h); this is
-// the only place their SQL lives. Each object and call opens a private connection to the store's
-// file (file stores only; an in-memory store is Unsupported).
+// The command and output index in the store (schema.sql version 3: index_lines, index_fts,
+// output_fts, indexed_sessions). player/ builds the rows (player/command_index.h, player/search.h);
+// this is the only place their SQL lives. Each object and call opens a private connection to the
+// store's file (file stores only; an in-memory store is Unsupported).
 //
 // Writing: one indexer at a time per store file (IndexerLock, an flock on `<db>.indexing`). A
 // session's rows are gathered and written in short transactions (SessionIndexWriter: at most
@@ -95,6 +95,7 @@ struct IndexHit {
   int64_t t_ns = 0;           // session time of the entry
   IndexKind kind = IndexKind::kCommand;
   std::string text;
+  int64_t id = 0;  // the entry's number (see IndexQuery::newest_first)
 };
 
 struct IndexQuery {
@@ -108,9 +109,13 @@ struct IndexQuery {
   bool newest_first = true;
 };
 
-// Entries of indexed sessions matching `query`. A text of 3 characters or more uses the trigram
-// FTS5 index (the text is quoted as one FTS5 string, so no query syntax is interpreted); a
-// shorter one scans.
+// Entries of indexed sessions matching `query` (the text is quoted as one FTS5 string, so no query
+// syntax is interpreted):
+// - commands: any substring, through the trigram index for a text of 3 characters or more, by a
+//   scan for a shorter one;
+// - output lines: through the word index (unicode61) when the text holds a letter or digit, so
+//   the text's first and last words must be whole words of the line; the line must then hold
+//   the text itself. A text without a letter or digit scans.
 Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& query);
 
 }  // namespace podtape::store

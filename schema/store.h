@@ -31,7 +31,7 @@ namespace podtape::store {
 
 // The schema version this build writes (PRAGMA user_version). Older files are migrated on open;
 // newer ones are refused with Status::Unsupported.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class Direction : uint8_t {
   kToServer = 0,    // sent by the client: stdin, resize, close

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -241,6 +242,115 @@ TEST(CommandIndexTest, IndexIsWrittenInBatchesVisibleOnlyWhenCompleteAndOneIndex
   run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->indexed, 0);
+}
+
+// Commands are found by any substring; output lines by whole words, then the whole text; hits of
+// both kinds come merged, newest first, cut to the limit.
+TEST(CommandIndexTest, CommandsBySubstringOutputByWords) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  auto st = store::Store::Open(db);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  store::SessionMeta m = SampleMeta();
+  m.tty = false;
+  m.command = {"kubectl-like", "--token-file=/etc/zanzibar-quokka.conf"};
+  Record(**st, m,
+         {Out(0, ""), In(10, "grep quokka-zanzibar /var/log\n"),
+          Out(20, "found /etc/zanzibar-quokka.conf here\nZANZIBAR quokka apart\n$$ ## !!\n")},
+         0);
+  auto run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  ASSERT_EQ(run->indexed, 1);
+
+  auto query = [&](const std::string& text, std::optional<store::IndexKind> kind, int limit) {
+    store::IndexQuery q;
+    q.text = text;
+    q.kind = kind;
+    q.limit = limit;
+    auto hits = store::QueryIndex(**st, q);
+    EXPECT_TRUE(hits.ok()) << hits.status().message();
+    std::vector<std::string> out;
+    if (hits.ok()) {
+      for (const auto& h : *hits) {
+        out.push_back((h.kind == store::IndexKind::kCommand ? "$ " : "") + h.text);
+      }
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  const auto kCmd = store::IndexKind::kCommand;
+  const auto kOut = store::IndexKind::kOutput;
+  // A substring inside a word: commands only.
+  EXPECT_EQ(query("anzibar-quok", std::nullopt, 0),
+            (V{"$ kubectl-like --token-file=/etc/zanzibar-quokka.conf"}));
+  // Whole words: both kinds, newest first (the argv is entry 1, the stdin line 2, the output
+  // lines after), the output line must hold the text itself, not only its words.
+  EXPECT_EQ(query("zanzibar-quokka", std::nullopt, 0),
+            (V{"found /etc/zanzibar-quokka.conf here",
+               "$ kubectl-like --token-file=/etc/zanzibar-quokka.conf"}));
+  EXPECT_EQ(query("zanzibar quokka", kOut, 0), (V{"ZANZIBAR quokka apart"}));
+  EXPECT_EQ(query("quokka", std::nullopt, 2),
+            (V{"ZANZIBAR quokka apart", "found /etc/zanzibar-quokka.conf here"}));
+  EXPECT_EQ(query("quokka", kCmd, 0), (V{"$ grep quokka-zanzibar /var/log",
+                                         "$ kubectl-like --token-file=/etc/zanzibar-quokka.conf"}));
+  // Oldest first.
+  store::IndexQuery q;
+  q.text = "quokka";
+  q.newest_first = false;
+  q.limit = 1;
+  auto oldest = store::QueryIndex(**st, q);
+  ASSERT_TRUE(oldest.ok());
+  ASSERT_EQ(oldest->size(), 1u);
+  EXPECT_EQ((*oldest)[0].text, "kubectl-like --token-file=/etc/zanzibar-quokka.conf");
+  // Text with no letter or digit: scanned. Part of a word: no output line.
+  EXPECT_EQ(query("## !", kOut, 0), (V{"$$ ## !!"}));
+  EXPECT_EQ(query("apar", kOut, 0), V{});
+  EXPECT_EQ(query("apart", kOut, 0), (V{"ZANZIBAR quokka apart"}));
+  // Query syntax is never interpreted.
+  EXPECT_EQ(query("quokka OR found", std::nullopt, 0), V{});
+  EXPECT_EQ(query("\"quokka", std::nullopt, 0), V{});
+}
+
+// A store written by schema version 2 (one trigram index over commands and output) is migrated
+// on open: its index is dropped and built again, with output lines in the word index.
+TEST(CommandIndexTest, AVersion2IndexIsDroppedAndBuiltAgain) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  std::string id;
+  {
+    auto st = store::Store::Open(db);
+    ASSERT_TRUE(st.ok()) << st.status().message();
+    store::SessionMeta m = SampleMeta();
+    m.tty = false;
+    id = Record(**st, m, {Out(0, ""), Out(10, "migrated-output line\n")}, 0);
+  }
+  // Back to version 2's index, holding a row only a version 2 index would have.
+  RunResult r = podtape::testing::Run(
+      {"sqlite3", db,
+       "DROP TRIGGER index_lines_ai; DROP TRIGGER index_lines_ad; DROP TRIGGER output_lines_ai; "
+       "DROP TRIGGER output_lines_ad; DROP TABLE index_fts; DROP TABLE output_fts; "
+       "CREATE VIRTUAL TABLE index_fts USING fts5(text, content='index_lines', "
+       "content_rowid='id', tokenize='trigram'); "
+       "CREATE TRIGGER index_lines_ai AFTER INSERT ON index_lines BEGIN INSERT INTO "
+       "index_fts(rowid, text) VALUES (new.id, new.text); END; "
+       "CREATE TRIGGER index_lines_ad AFTER DELETE ON index_lines BEGIN INSERT INTO "
+       "index_fts(index_fts, rowid, text) VALUES ('delete', old.id, old.text); END; "
+       "INSERT INTO index_lines (session_key, t_ns, kind, text) VALUES (1, 5, 1, 'v2-row'); "
+       "INSERT INTO indexed_sessions VALUES (1, 1); PRAGMA user_version = 2;"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(CountRows(db, "SELECT count(*) FROM index_fts WHERE index_fts MATCH '\"v2-row\"'"), 1);
+
+  auto st = store::Store::Open(db);  // migrates
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_EQ(CountRows(db, "PRAGMA user_version"), store::kSchemaVersion);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM indexed_sessions"), 0);
+  auto run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
+  ASSERT_TRUE(run.ok()) << run.status().message();
+  EXPECT_EQ(run->indexed, 1);
+  EXPECT_EQ(Hits(**st, "migrated-output"), 1u);
+  EXPECT_EQ(Hits(**st, "v2-row"), 0u);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM output_fts WHERE output_fts MATCH 'migrated'"), 1);
 }
 
 TEST(CommandIndexTest, ASessionPrunedWhileItIsIndexedLeavesNoRows) {

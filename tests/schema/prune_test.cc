@@ -83,11 +83,18 @@ TEST(PruneTest, RemovesOldSessionsKeepsRunningAndTheRestVerify) {
   EXPECT_EQ(count("SELECT count(*) FROM indexed_sessions WHERE session_key NOT IN "
                   "(SELECT session_key FROM sessions)"),
             "0\n");
-  // The full-text index lost the pruned rows with them.
-  EXPECT_EQ(count("SELECT (SELECT count(*) FROM index_fts WHERE index_fts MATCH '\"file\"') = "
-                  "(SELECT count(*) FROM index_lines WHERE text LIKE '%file%') AND "
-                  "(SELECT count(*) FROM index_lines WHERE text LIKE '%file%') > 0"),
+  // Both full-text indexes lost the pruned rows with them: every id they return is a row left,
+  // of their own kind.
+  EXPECT_EQ(count("SELECT (SELECT count(*) FROM index_fts WHERE index_fts MATCH '\"bin\"') = "
+                  "(SELECT count(*) FROM index_lines WHERE kind = 0 AND text LIKE '%bin%') AND "
+                  "(SELECT count(*) FROM index_lines WHERE kind = 0 AND text LIKE '%bin%') > 0"),
             "1\n");
+  EXPECT_EQ(count("SELECT count(*) FROM output_fts WHERE output_fts MATCH 'file OR ok OR hello' "
+                  "AND rowid NOT IN (SELECT id FROM index_lines WHERE kind = 1)"),
+            "0\n");
+  EXPECT_GT(std::stoi(count("SELECT count(*) FROM output_fts WHERE output_fts MATCH 'file OR "
+                            "ok OR hello'")),
+            0);
   r = Podtape(db, {"search", "-o", "json", "file"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(recent), std::string::npos) << r.out;
