@@ -163,7 +163,7 @@ class Store {
 class SessionWriter {
  public:
   struct Options {
-    size_t queue_bytes = 8 << 20;      // bound on queued payload bytes; Append blocks beyond it
+    size_t queue_bytes = 4 << 20;      // bound on queued payload bytes; Append blocks beyond it
     int64_t commit_interval_ms = 100;  // a frame is committed at most this long after Append
     // When set, Finish stores sign_seal(seal) in `signature` with the seal, in one transaction
     // (--sign-key; schema/signing.h). Called once, on the writer thread; an error fails Finish
