@@ -205,6 +205,19 @@ def settle_indexer(db, timeout_s, stop):
     return time.perf_counter() - t0
 
 
+def stop_indexers(db, timeout_s=30):
+    """Ends every background indexer of DB (SIGTERM by PID) and waits until none is left."""
+    t0 = time.perf_counter()
+    while (pid := find_indexer(db)) is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if time.perf_counter() - t0 > timeout_s:
+            raise BenchError(f"the background indexers of {db} still run after {timeout_s} s")
+        time.sleep(0.02)
+
+
 def session_row(db):
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -489,6 +502,39 @@ users:
         self.add("search index: background indexing after exec, s per MiB", p.index_wait / (
             n / MIB), None, None, "-", None)
 
+    def index_overlap(self):
+        """podtape exec while the background indexer of the session before it runs, against the
+        same exec with indexing off (PODTAPE_NO_INDEX=1) on a store holding the same session
+        before it: indexing must not slow recording by more than 10%."""
+        path = os.path.join(self.data, "text.log")
+        no_index = dict(self.env, PODTAPE_NO_INDEX="1")
+        on, off, ratios = [], [], []
+
+        def argv(db):
+            return [self.a.podtape, "--db", db, "exec", "--kubeconfig", self.kubeconfig, "bench",
+                    "--", "cat", path]
+
+        for i in range(self.a.runs):
+            db_on, db_off = self.new_db("overlap-on"), self.new_db("overlap-off")
+            check(timed(argv(db_on), self.env, 600), "podtape exec")
+            if find_indexer(db_on) is None:
+                raise BenchError("no background indexer ran after podtape exec")
+            p_on = check(timed(argv(db_on), self.env, 600), "podtape exec beside an indexer")
+            busy = find_indexer(db_on) is not None
+            stop_indexers(db_on)
+            check(timed(argv(db_off), no_index, 600), "podtape exec (PODTAPE_NO_INDEX=1)")
+            p_off = check(timed(argv(db_off), no_index, 600), "podtape exec (PODTAPE_NO_INDEX=1)")
+            on.append(p_on.wall)
+            off.append(p_off.wall)
+            ratios.append(p_on.wall / p_off.wall)
+            log(f"  run {i + 1}: beside the indexer {p_on.wall:.3f} s (indexer still running at "
+                f"the end: {busy}), indexing off {p_off.wall:.3f} s")
+            remove_db(db_on)
+            remove_db(db_off)
+        r = median(ratios)
+        self.add(f"exec {self.a.mib} MiB text beside the previous session's indexer, s "
+                 "(indexing off)", median(on), median(off), r, "<= 1.1x", r <= 1.1)
+
     def export_cast(self, db, out):
         argv = [self.a.podtape, "--db", db, "export", "last", out, "--format", "cast-v2"]
         return check(timed(argv, self.env, 600), "podtape export --format cast-v2")
@@ -599,7 +645,7 @@ def deviation(run, schedule):
 
 
 def remove_db(db):
-    for suffix in ("", "-wal", "-shm", "-journal", ".live"):
+    for suffix in ("", "-wal", "-shm", "-journal", ".live", ".indexing"):
         try:
             os.remove(db + suffix)
         except FileNotFoundError:
@@ -698,6 +744,8 @@ def main():
         text_cast = b.storage("text", text_db, 0.35)
         random_cast = b.storage("random", random_db, 1.05)
         b.index_cost()
+        log("recording beside a background indexer")
+        b.index_overlap()
         os.remove(random_cast)
         remove_db(random_db)
         log("reading back")
