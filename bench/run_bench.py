@@ -228,20 +228,23 @@ def session_row(db):
 
 
 def table_bytes(db):
-    """(store bytes, search index bytes, file bytes): pages per b-tree from SQLite's dbstat;
-    the search index is every table and index named index_* or indexed_* (schema version 2)."""
+    """(store bytes, search index bytes, file bytes): pages per b-tree from SQLite's dbstat for
+    the store; the search index is its own file beside it (DB.index, schema/index_schema.sql),
+    counted in pages as well (0 when there is none)."""
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        store = index = 0
-        for name, size in con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
-            if name.startswith("index_") or name.startswith("indexed_"):
-                index += size
-            else:
-                store += size
+        store = con.execute("SELECT SUM(pgsize) FROM dbstat").fetchone()[0] or 0
         page_size = con.execute("PRAGMA page_size").fetchone()[0]
         pages = con.execute("PRAGMA page_count").fetchone()[0]
     finally:
         con.close()
+    index = 0
+    if os.path.exists(db + ".index"):
+        con = sqlite3.connect(f"file:{db}.index?mode=ro", uri=True, timeout=30)
+        try:
+            index = con.execute("SELECT SUM(pgsize) FROM dbstat").fetchone()[0] or 0
+        finally:
+            con.close()
     return store, index, page_size * pages
 
 
@@ -645,7 +648,8 @@ def deviation(run, schedule):
 
 
 def remove_db(db):
-    for suffix in ("", "-wal", "-shm", "-journal", ".live", ".indexing"):
+    for suffix in ("", "-wal", "-shm", "-journal", ".live", ".indexing", ".index", ".index-wal",
+                   ".index-shm"):
         try:
             os.remove(db + suffix)
         except FileNotFoundError:

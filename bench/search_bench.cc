@@ -39,10 +39,10 @@ const char* kWords[] = {"alpha", "bravo",  "charlie", "delta", "echo",   "foxtro
                         "oscar", "papa",   "quebec",  "romeo", "sierra", "tango",   "uniform",
                         "error", "status", "running", "pod",   "ready",  "config",  "deploy"};
 
-// The store's bytes on disk: the file and its WAL.
+// The store's bytes on disk: the file, its search index file and their WALs.
 int64_t StoreBytes(const std::string& db) {
   int64_t n = 0;
-  for (const std::string& f : {db, db + "-wal"}) {
+  for (const std::string& f : {db, db + "-wal", db + ".index", db + ".index-wal"}) {
     struct stat st;
     if (stat(f.c_str(), &st) == 0) n += st.st_size;
   }
@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
   }
   (*store).reset();  // closed before its files go
   if (temporary) {
-    for (const std::string& f : {db, db + "-wal", db + "-shm", db + ".live", db + ".indexing"}) {
+    for (const std::string& f : {db, db + "-wal", db + "-shm", db + ".live", db + ".indexing",
+                                 db + ".index", db + ".index-wal", db + ".index-shm"}) {
       unlink(f.c_str());
     }
   }

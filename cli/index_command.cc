@@ -3,12 +3,13 @@
 // Builds the search index (commands and output lines) of every ended session not indexed yet.
 // exec, attach (and proxy) start it detached when a session ends (StartBackgroundIndexer), so
 // indexing never delays the user's exit: --background runs at the lowest CPU priority (nice 19)
-// and the idle I/O class, prints nothing, and writes in small transactions
-// (schema/index_store.h), so the next session's writes never wait long for it. One indexer runs
-// at a time per store; others wait for it, asleep, and the one running goes on until no ended
-// session is left unindexed. search and audit catch up themselves on anything still pending.
-// PODTAPE_NO_INDEX=1 in the environment turns the background indexer off (search and audit then
-// index when they run).
+// and the idle I/O class, prints nothing, works at most a tenth of the time while a session of
+// the store is being recorded (player/search.h kYieldSleepPerWork), and writes only the index
+// file beside the store (schema/index_store.h), so the next session's writes never wait for it. One
+// indexer runs at a time per store; others wait for it, asleep, and the one running goes on until
+// no ended session is left unindexed. search and audit catch up themselves on anything still
+// pending. PODTAPE_NO_INDEX=1 in the environment turns the background indexer off (search and audit
+// then index when they run).
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -56,7 +57,7 @@ Result<int> RunIndex(const IndexOptions& opts, const Globals& globals) {
   auto store = store::Store::Open(*db);
   if (!store.ok()) return store.status();
   Result<player::IndexRun> run =
-      player::IndexPendingSessions(**store, std::chrono::milliseconds(-1));
+      player::IndexPendingSessions(**store, std::chrono::milliseconds(-1), opts.background);
   if (!run.ok()) return run.status().WithContext("indexing");
   const int n = run->indexed;
   if (!opts.background) std::printf("indexed %d session%s\n", n, n == 1 ? "" : "s");

@@ -1,9 +1,12 @@
 #include "player/search.h"
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "player/command_index.h"
@@ -152,8 +155,37 @@ Status BuildIndexEntries(store::Store& store, const store::SessionRow& row,
   return merger.Flush();
 }
 
-Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait) {
+namespace {
+
+// Paces an indexer that yields to recorders (see kYieldSleepPerWork). Not thread-safe.
+class RecorderYield {
+ public:
+  RecorderYield(store::Store& store, bool on) : store_(store), on_(on) {}
+  // Called once per index entry produced.
+  void Entry() {
+    if (!on_ || ++entries_ < kYieldEveryEntries) return;
+    entries_ = 0;
+    const auto now = std::chrono::steady_clock::now();
+    if (store::AnySessionRecording(store_)) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          (now - work_start_) * kYieldSleepPerWork, kYieldMaxSleep));
+    }
+    work_start_ = std::chrono::steady_clock::now();
+  }
+
+ private:
+  store::Store& store_;
+  const bool on_;
+  int entries_ = 0;
+  std::chrono::steady_clock::time_point work_start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait,
+                                      bool yield_to_recorders) {
   IndexRun run;
+  RecorderYield yield(store, yield_to_recorders);
   Result<store::IndexerLock> lock = store::IndexerLock::Acquire(store, wait);
   if (!lock.ok()) return lock.status();
   if (!lock->held()) {
@@ -179,6 +211,7 @@ Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::millisec
       }
       if (*writer == nullptr) continue;  // indexed meanwhile
       Status st = BuildIndexEntries(store, *row, [&](const store::IndexEntry& e) {
+        yield.Entry();
         return (*writer)->Add(e.t_ns, e.kind, e.text);
       });
       if (st.ok()) st = (*writer)->Finish();

@@ -39,11 +39,21 @@ struct IndexRun {
   bool busy = false;  // another indexer held the store past `wait`: nothing was indexed
 };
 
+// How much of the time an indexer that yields to recorders may work while a session of the store
+// is being recorded: after each stretch of work (kYieldEveryEntries entries) it sleeps
+// kYieldSleepPerWork times as long (at most kYieldMaxSleep), so it takes at most a tenth of a
+// core from the recording. With no session recording it runs flat out.
+inline constexpr int kYieldEveryEntries = 256;
+inline constexpr int kYieldSleepPerWork = 9;
+inline constexpr std::chrono::milliseconds kYieldMaxSleep{1000};
+
 // Indexes every session that has ended (or was interrupted) and has no index yet, until none is
 // left (sessions that end meanwhile included). One indexer runs at a time per store
 // (store::IndexerLock): this waits up to `wait` for another to finish (a negative wait: as long
-// as it takes), and returns busy when it did not.
-Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait);
+// as it takes), and returns busy when it did not. `yield_to_recorders`: see kYieldSleepPerWork
+// (the background indexer that exec, attach and the proxy start).
+Result<IndexRun> IndexPendingSessions(store::Store& store, std::chrono::milliseconds wait,
+                                      bool yield_to_recorders = false);
 
 }  // namespace podtape::player
 

@@ -19,11 +19,29 @@
 namespace podtape::store {
 namespace {
 
-Result<Db> OpenFor(Store& store) {
+Status CheckFileStore(Store& store) {
   if (store.in_memory()) {
     return Status::Unsupported("the command index needs a store file, not an in-memory store");
   }
-  return OpenDatabase(store.path());
+  return Status::OK();
+}
+
+// A connection to the index file alone: its write transactions lock nothing of the store.
+Result<Db> OpenIndexFile(Store& store) {
+  PODTAPE_RETURN_IF_ERROR(CheckFileStore(store));
+  return OpenDatabase(IndexPath(store.path()), IndexSchema());
+}
+
+// A connection to the index file with the store attached as "store", for reads that join the
+// two (never for writes: BEGIN IMMEDIATE would take the store's write lock too).
+Result<Db> OpenForReading(Store& store) {
+  Result<Db> db = OpenIndexFile(store);
+  if (!db.ok()) return db.status();
+  Stmt attach;
+  PODTAPE_RETURN_IF_ERROR(attach.Prepare(db->get(), "ATTACH DATABASE ?1 AS store"));
+  attach.Text(1, store.path());
+  PODTAPE_RETURN_IF_ERROR(attach.Run("attaching the store to its index"));
+  return db;
 }
 
 // "abc" -> "\"abc\"": one FTS5 string, quotes doubled, so no operator is interpreted.
@@ -66,13 +84,9 @@ IndexerLock& IndexerLock::operator=(IndexerLock&& o) noexcept {
 }
 
 Result<IndexerLock> IndexerLock::Acquire(Store& store, std::chrono::milliseconds wait) {
-  if (store.in_memory()) {
-    return Status::Unsupported("the command index needs a store file, not an in-memory store");
-  }
+  PODTAPE_RETURN_IF_ERROR(CheckFileStore(store));
   // Beside the real file, as the live lock is: every name of the store shares one lock.
-  std::string path = LivePath(store.path());
-  path.resize(path.size() - std::string_view(".live").size());
-  path += ".indexing";
+  const std::string path = SidecarPath(store.path(), ".indexing");
   IndexerLock lock;
   lock.fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock.fd_ < 0) {
@@ -104,15 +118,22 @@ Result<IndexerLock> IndexerLock::Acquire(Store& store, std::chrono::milliseconds
   }
 }
 
+bool AnySessionRecording(Store& store) {
+  if (store.in_memory()) return false;
+  LiveProbe probe(store.path());
+  return probe.AnyHeld();
+}
+
 Result<std::vector<std::string>> UnindexedSessions(Store& store) {
-  Result<Db> db = OpenFor(store);
+  Result<Db> db = OpenForReading(store);
   if (!db.ok()) return db.status();
   // Candidates first; whether an unended one is still running is the live lock's to say.
   Stmt s;
   PODTAPE_RETURN_IF_ERROR(
       s.Prepare(db->get(),
-                "SELECT s.id, s.ended_at_ns IS NOT NULL, s.live_slot FROM sessions s "
-                "LEFT JOIN indexed_sessions i USING (session_key) WHERE i.session_key IS NULL "
+                "SELECT s.id, s.ended_at_ns IS NOT NULL, s.live_slot FROM store.sessions s "
+                "LEFT JOIN indexed_sessions i ON i.session_key = s.session_key AND "
+                "i.session_id = s.id WHERE i.session_key IS NULL "
                 "ORDER BY s.started_at_ns, s.session_key"));
   std::vector<std::string> out;
   LiveProbe probe(store.path());
@@ -128,9 +149,11 @@ Result<std::vector<std::string>> UnindexedSessions(Store& store) {
 }
 
 struct SessionIndexWriter::Impl {
-  Db db;
+  Db db;        // the index file alone (its transactions never lock the store)
+  Db store_db;  // the store, read to check that the session is still there
   int64_t key = 0;
-  Stmt exists, insert, remove;
+  std::string id;
+  Stmt exists, insert, remove, unmark;
   bool in_txn = false;
   // The batch being gathered: written in one short transaction when full, so the write lock is
   // never held while the rows are being produced.
@@ -157,6 +180,10 @@ struct SessionIndexWriter::Impl {
       Status st = remove.Run("clearing an unfinished index");
       if (!st.ok()) return Rollback(st);
       const int64_t n = sqlite3_changes64(db.get());
+      // A mark left by a pruned session the store gave the same key.
+      unmark.Int(1, key);
+      if (n == 0) st = unmark.Run("clearing an old index mark");
+      if (!st.ok()) return Rollback(st);
       st = db.Exec("COMMIT", "committing the index");
       if (!st.ok()) return Rollback(st);
       in_txn = false;
@@ -164,19 +191,21 @@ struct SessionIndexWriter::Impl {
     }
   }
 
-  // Opens a batch's transaction: the session must still be there (prune may have removed it).
+  // Opens a batch's transaction once the session is seen to be still there (prune may have
+  // removed it; should it do so during the batch, the rows name a session the store no longer
+  // has, which searches never show, and prune or the next indexer of its key removes them).
   Status BeginBatch() {
-    PODTAPE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "starting to write the index"));
-    in_txn = true;
     exists.Int(1, key);
+    exists.Text(2, id);
     Result<bool> row = exists.Step("checking the session being indexed");
     exists.Reset();
-    if (!row.ok()) return Rollback(row.status());
+    if (!row.ok()) return row.status();
     if (!*row) {
-      PODTAPE_RETURN_IF_ERROR(Rollback(Status::OK()));
       PODTAPE_RETURN_IF_ERROR(RemoveRows());
       return Status::NotFound("the session was removed while it was being indexed");
     }
+    PODTAPE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "starting to write the index"));
+    in_txn = true;
     return Status::OK();
   }
 
@@ -210,31 +239,42 @@ Result<std::unique_ptr<SessionIndexWriter>> SessionIndexWriter::Begin(Store& sto
                                                                       std::string_view session_id) {
   auto m = std::make_unique<Impl>();
   {
-    Result<Db> db = OpenFor(store);
+    Result<Db> db = OpenIndexFile(store);
     if (!db.ok()) return db.status();
     m->db = std::move(*db);
+    Result<Db> store_db = OpenDatabase(store.path());
+    if (!store_db.ok()) return store_db.status();
+    m->store_db = std::move(*store_db);
   }
-  sqlite3* h = m->db.get();
   Stmt find;
   PODTAPE_RETURN_IF_ERROR(
-      find.Prepare(h,
-                   "SELECT s.session_key, i.session_key IS NOT NULL FROM sessions s "
-                   "LEFT JOIN indexed_sessions i USING (session_key) WHERE s.id = ?1"));
+      find.Prepare(m->store_db.get(), "SELECT session_key FROM sessions WHERE id = ?1"));
   find.Text(1, session_id);
   Result<bool> row = find.Step("finding the session to index");
   if (!row.ok()) return row.status();
   if (!*row) return Status::NotFound(fmt::format("no session {} to index", session_id));
   m->key = find.ColInt(0);
-  const bool done = find.ColInt(1) != 0;
+  m->id = std::string(session_id);
   find.Reset();
-  if (done) return std::unique_ptr<SessionIndexWriter>();
-  PODTAPE_RETURN_IF_ERROR(m->exists.Prepare(h, "SELECT 1 FROM sessions WHERE session_key = ?1"));
+  sqlite3* h = m->db.get();
+  Stmt done;
+  PODTAPE_RETURN_IF_ERROR(
+      done.Prepare(h, "SELECT 1 FROM indexed_sessions WHERE session_key = ?1 AND session_id = ?2"));
+  done.Int(1, m->key);
+  done.Text(2, m->id);
+  row = done.Step("checking whether the session is indexed");
+  if (!row.ok()) return row.status();
+  if (*row) return std::unique_ptr<SessionIndexWriter>();
+  PODTAPE_RETURN_IF_ERROR(m->exists.Prepare(
+      m->store_db.get(), "SELECT 1 FROM sessions WHERE session_key = ?1 AND id = ?2"));
   PODTAPE_RETURN_IF_ERROR(m->insert.Prepare(
       h, "INSERT INTO index_lines (session_key, t_ns, kind, text) VALUES (?1, ?2, ?3, ?4)"));
   PODTAPE_RETURN_IF_ERROR(
       m->remove.Prepare(h,
                         "DELETE FROM index_lines WHERE id IN "
                         "(SELECT id FROM index_lines WHERE session_key = ?1 LIMIT ?2)"));
+  PODTAPE_RETURN_IF_ERROR(
+      m->unmark.Prepare(h, "DELETE FROM indexed_sessions WHERE session_key = ?1"));
   PODTAPE_RETURN_IF_ERROR(m->RemoveRows());  // what an indexer that died part-way left
   return std::unique_ptr<SessionIndexWriter>(new SessionIndexWriter(std::move(m)));
 }
@@ -256,9 +296,11 @@ Status SessionIndexWriter::Finish() {
   PODTAPE_RETURN_IF_ERROR(m.BeginBatch());
   PODTAPE_RETURN_IF_ERROR(m.InsertBatch());
   Stmt mark;
-  PODTAPE_RETURN_IF_ERROR(mark.Prepare(
-      m.db.get(), "INSERT INTO indexed_sessions (session_key, indexed_at_ns) VALUES (?1, ?2)"));
+  PODTAPE_RETURN_IF_ERROR(mark.Prepare(m.db.get(),
+                                       "INSERT OR REPLACE INTO indexed_sessions (session_key, "
+                                       "session_id, indexed_at_ns) VALUES (?1, ?3, ?2)"));
   mark.Int(1, m.key);
+  mark.Text(3, m.id);
   mark.Int(2, std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count());
@@ -298,7 +340,8 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
         "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM {0} f "
         "JOIN index_lines l ON l.id = f.rowid "
         "JOIN indexed_sessions i ON i.session_key = l.session_key "
-        "JOIN sessions s ON s.session_key = l.session_key WHERE {0} MATCH ?1",
+        "JOIN store.sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
+        "WHERE {0} MATCH ?1",
         table);
     id = "f.rowid";
     // The words found, then the substring itself (the word index ignores what lies between
@@ -308,7 +351,8 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
     sql =
         "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM index_lines l "
         "JOIN indexed_sessions i ON i.session_key = l.session_key "
-        "JOIN sessions s ON s.session_key = l.session_key WHERE l.kind = ?2";
+        "JOIN store.sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
+        "WHERE l.kind = ?2";
     if (how == How::kScan) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
   }
   const SessionFilter& f = q.filter;
@@ -357,10 +401,10 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
 }  // namespace
 
 Result<std::vector<IndexHit>> QueryIndex(Store& store, const IndexQuery& q) {
-  Result<Db> db = OpenFor(store);
+  Result<Db> db = OpenForReading(store);
   if (!db.ok()) return db.status();
   // Each kind has its own full-text index: both are asked for their first `limit` hits, merged
-  // by id, and cut to `limit`. Both read in one transaction, so they see the same index.
+  // by id, and cut to `limit`. Both read in one transaction, so they see one state of both files.
   PODTAPE_RETURN_IF_ERROR(db->Exec("BEGIN", "starting to search the index"));
   std::vector<IndexHit> commands, output;
   Status st = Status::OK();

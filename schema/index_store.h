@@ -1,14 +1,16 @@
-// The command and output index in the store (schema.sql version 3: index_lines, index_fts,
-// output_fts, indexed_sessions). player/ builds the rows (player/command_index.h, player/search.h);
-// this is the only place their SQL lives. Each object and call opens a private connection to the
-// store's file (file stores only; an in-memory store is Unsupported).
+// The command and output index: its own SQLite file beside the store, `<store>.index`
+// (schema/index_schema.sql: index_lines, index_fts, output_fts, indexed_sessions), so building it
+// never takes the store's write lock. player/ builds the rows (player/command_index.h,
+// player/search.h); this is the only place their SQL lives. Each object and call opens private
+// connections (file stores only; an in-memory store is Unsupported); searches attach the store
+// to the index file's connection, read-only.
 //
 // Writing: one indexer at a time per store file (IndexerLock, an flock on `<db>.indexing`). A
-// session's rows are gathered and written in short transactions (SessionIndexWriter: at most
-// kIndexBatchEntries rows or kIndexBatchBytes of text each), so a recorder writing the next
-// session never waits long for the write lock; they become visible to QueryIndex only when the
-// last transaction marks the session indexed. Rows left by an indexer that died part-way are
-// removed by the next one before it indexes that session.
+// session's rows are gathered and written in short transactions on the index file
+// (SessionIndexWriter: at most kIndexBatchEntries rows or kIndexBatchBytes of text each); they
+// become visible to QueryIndex only when the last transaction marks the session indexed. Rows
+// left by an indexer that died part-way are removed by the next one before it indexes that
+// session. Rows count only for a session the store still has (matched by key and id).
 #ifndef PODTAPE_SCHEMA_INDEX_STORE_H_
 #define PODTAPE_SCHEMA_INDEX_STORE_H_
 
@@ -57,6 +59,9 @@ class IndexerLock {
  private:
   int fd_ = -1;
 };
+
+// Is a session of `store` being recorded right now (by any process)? One system call.
+bool AnySessionRecording(Store& store);
 
 // Ids of ended sessions (and interrupted ones, whose writer is gone) that have no index yet,
 // oldest first. Running sessions are left for later.

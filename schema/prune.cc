@@ -1,10 +1,31 @@
 #include "schema/prune.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "schema/store_internal.h"
 
 namespace podtape::store {
+namespace {
+
+Status DeleteIndexRows(const std::string& index_path, int64_t key) {
+  Result<Db> ix = OpenDatabase(index_path, IndexSchema());
+  if (!ix.ok()) return ix.status();
+  Stmt del, unmark;
+  PODTAPE_RETURN_IF_ERROR(del.Prepare(ix->get(), "DELETE FROM index_lines WHERE session_key = ?1"));
+  PODTAPE_RETURN_IF_ERROR(
+      unmark.Prepare(ix->get(), "DELETE FROM indexed_sessions WHERE session_key = ?1"));
+  del.Int(1, key);
+  unmark.Int(1, key);
+  PODTAPE_RETURN_IF_ERROR(ix->Exec("BEGIN IMMEDIATE", "starting to prune the index"));
+  Status st = del.Run("deleting the session's index rows");
+  if (st.ok()) st = unmark.Run("deleting the session's index mark");
+  if (st.ok()) st = ix->Exec("COMMIT", "committing the index prune");
+  if (!st.ok()) sqlite3_exec(ix->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  return st;
+}
+
+}  // namespace
 
 Result<int64_t> DeleteSession(Store& store, std::string_view session_id) {
   if (store.in_memory()) {
@@ -45,17 +66,6 @@ Result<int64_t> DeleteSession(Store& store, std::string_view session_id) {
   Status st = del.Run("deleting the session's frames");
   if (!st.ok()) return fail(st);
   const int64_t frames = sqlite3_changes64(h);
-  Stmt del_index;
-  PODTAPE_RETURN_IF_ERROR(del_index.Prepare(h, "DELETE FROM index_lines WHERE session_key = ?1"));
-  del_index.Int(1, key);
-  st = del_index.Run("deleting the session's index rows");
-  if (!st.ok()) return fail(st);
-  Stmt del_mark;
-  PODTAPE_RETURN_IF_ERROR(
-      del_mark.Prepare(h, "DELETE FROM indexed_sessions WHERE session_key = ?1"));
-  del_mark.Int(1, key);
-  st = del_mark.Run("deleting the session's index mark");
-  if (!st.ok()) return fail(st);
   Stmt del_row;
   PODTAPE_RETURN_IF_ERROR(del_row.Prepare(h, "DELETE FROM sessions WHERE session_key = ?1"));
   del_row.Int(1, key);
@@ -63,6 +73,11 @@ Result<int64_t> DeleteSession(Store& store, std::string_view session_id) {
   if (!st.ok()) return fail(st);
   st = db->Exec("COMMIT", "committing the prune");
   if (!st.ok()) return fail(st);
+  // Then its rows in the search index file, when there is one. Rows left behind (should this
+  // fail) name a session the store no longer has: searches never show them, and the indexer of
+  // the next session the store gives the same key removes them.
+  const std::string index_path = IndexPath(store.path());
+  if (access(index_path.c_str(), F_OK) == 0) (void)DeleteIndexRows(index_path, key);
   return frames;
 }
 

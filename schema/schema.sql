@@ -91,29 +91,11 @@ CREATE TABLE indexed_sessions (
 );
 
 -- version 3
--- Output lines get a word index (unicode61, about a third of the trigram index's size and time
--- to build); commands keep the trigram index, so any substring of a command is found. The index
--- is derived data: the old one is dropped and every session is indexed again on the next
--- `index`, `search` or `audit`.
+-- The search index moves to its own file beside the store (<store>.index, schema/index_schema.sql),
+-- so that building it never holds the store's write lock while a recorder writes. It is derived
+-- data: it is rebuilt there on the next `index`, `search` or `audit`.
 DROP TRIGGER index_lines_ai;
 DROP TRIGGER index_lines_ad;
 DROP TABLE index_fts;
-DELETE FROM index_lines;
-DELETE FROM indexed_sessions;
--- columnsize=0: no per-row token counts (they serve only ranking, which search does not do).
-CREATE VIRTUAL TABLE index_fts USING fts5(text, content='index_lines', content_rowid='id',
-                                          tokenize='trigram', columnsize=0);
-CREATE VIRTUAL TABLE output_fts USING fts5(text, content='index_lines', content_rowid='id',
-                                           tokenize='unicode61', columnsize=0);
-CREATE TRIGGER index_lines_ai AFTER INSERT ON index_lines WHEN new.kind = 0 BEGIN
-  INSERT INTO index_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER index_lines_ad AFTER DELETE ON index_lines WHEN old.kind = 0 BEGIN
-  INSERT INTO index_fts(index_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-CREATE TRIGGER output_lines_ai AFTER INSERT ON index_lines WHEN new.kind = 1 BEGIN
-  INSERT INTO output_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER output_lines_ad AFTER DELETE ON index_lines WHEN old.kind = 1 BEGIN
-  INSERT INTO output_fts(output_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
+DROP TABLE index_lines;
+DROP TABLE indexed_sessions;

@@ -103,11 +103,10 @@ struct Step {
   std::string_view sql;
 };
 
-// Splits schema.sql at its "-- version N" lines.
-std::vector<Step> MigrationSteps() {
+// Splits a schema's SQL at its "-- version N" lines.
+std::vector<Step> MigrationSteps(std::string_view all) {
   constexpr std::string_view kMarker = "\n-- version ";
   std::vector<Step> steps;
-  std::string_view all = kSchemaSql;
   size_t pos = all.find(kMarker);
   while (pos != std::string_view::npos) {
     size_t num = pos + kMarker.size();
@@ -131,21 +130,21 @@ Result<int64_t> UserVersion(Db& db) {
   return *row ? s.ColInt(0) : 0;
 }
 
-Status Migrate(Db& db) {
+Status Migrate(Db& db, const SchemaSpec& schema) {
   Result<int64_t> v = UserVersion(db);
   if (!v.ok()) return v.status();
-  if (*v == kSchemaVersion) return Status::OK();  // the common case: no write lock needed
+  if (*v == schema.version) return Status::OK();  // the common case: no write lock needed
   // Take the write lock, then look again: another process may be migrating the same file.
   PODTAPE_RETURN_IF_ERROR(db.Exec("BEGIN IMMEDIATE", "locking the store to set up its schema"));
   v = UserVersion(db);
   Status st = v.status();
-  if (st.ok() && *v > kSchemaVersion) {
+  if (st.ok() && *v > schema.version) {
     st = Status::Unsupported(fmt::format(
         "database schema version {} is newer than this podtape supports ({}); upgrade podtape", *v,
-        kSchemaVersion));
+        schema.version));
   }
   if (st.ok()) {
-    for (const Step& step : MigrationSteps()) {
+    for (const Step& step : MigrationSteps(schema.sql)) {
       if (step.version <= *v) continue;
       std::string sql(step.sql);
       sql += fmt::format("\nPRAGMA user_version = {};", step.version);
@@ -163,7 +162,10 @@ Status Migrate(Db& db) {
 
 }  // namespace
 
-Result<Db> OpenDatabase(const std::string& path) {
+SchemaSpec StoreSchema() { return {kSchemaSql, kSchemaVersion}; }
+SchemaSpec IndexSchema() { return {kIndexSchemaSql, kIndexSchemaVersion}; }
+
+Result<Db> OpenDatabase(const std::string& path, const SchemaSpec& schema) {
   bool memory = path == ":memory:";
   if (path.empty()) return Status::InvalidArgument("no store path given: set --db or PODTAPE_DB");
   if (!memory) {
@@ -204,7 +206,7 @@ Result<Db> OpenDatabase(const std::string& path) {
     }
   }
   Status st = db.Exec("PRAGMA synchronous=NORMAL", "setting synchronous mode");
-  if (st.ok()) st = Migrate(db);
+  if (st.ok()) st = Migrate(db, schema);
   if (!st.ok()) return with_path(st);
   return db;
 }
@@ -323,14 +325,17 @@ Result<std::vector<std::string>> FromJsonArray(std::string_view text) {
 // ---- The live lock
 // -------------------------------------------------------------------------------
 
-std::string LivePath(const std::string& db_path) {
-  // Beside the real file, as SQLite puts -wal and -shm: a store reached through a symlink or a
-  // relative path shares one live-lock file with every other way of naming it.
+std::string SidecarPath(const std::string& db_path, std::string_view suffix) {
   char* real = realpath(db_path.c_str(), nullptr);
   std::string base = real != nullptr ? std::string(real) : db_path;
   free(real);
-  return base + ".live";
+  base += suffix;
+  return base;
 }
+
+std::string LivePath(const std::string& db_path) { return SidecarPath(db_path, ".live"); }
+
+std::string IndexPath(const std::string& db_path) { return SidecarPath(db_path, ".index"); }
 
 LiveSlot::~LiveSlot() { Release(); }
 
@@ -375,7 +380,11 @@ LiveProbe::~LiveProbe() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool LiveProbe::IsHeld(int64_t slot) {
+bool LiveProbe::IsHeld(int64_t slot) { return Probe(slot, 1); }
+
+bool LiveProbe::AnyHeld() { return Probe(0, 0); }  // l_len 0: to the end of the file and beyond
+
+bool LiveProbe::Probe(int64_t start, int64_t len) {
   if (!tried_) {
     tried_ = true;
     std::string live = LivePath(db_path_);
@@ -385,8 +394,8 @@ bool LiveProbe::IsHeld(int64_t slot) {
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
-  fl.l_start = slot;
-  fl.l_len = 1;
+  fl.l_start = start;
+  fl.l_len = len;
   if (fcntl(fd_, F_OFD_GETLK, &fl) != 0) return false;
   return fl.l_type != F_UNLCK;
 }

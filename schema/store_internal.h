@@ -18,7 +18,18 @@
 
 namespace podtape::store {
 
-extern const std::string_view kSchemaSql;  // schema.sql, compiled in (schema_sql.cc.in)
+extern const std::string_view kSchemaSql;       // schema.sql, compiled in (schema_sql.cc.in)
+extern const std::string_view kIndexSchemaSql;  // index_schema.sql, likewise
+
+// A file's schema: its migration steps ("-- version N" sections) and the version they reach.
+struct SchemaSpec {
+  std::string_view sql;
+  int version;
+};
+inline constexpr int kIndexSchemaVersion = 1;
+// The store (schema.sql) and the search index file beside it (index_schema.sql).
+SchemaSpec StoreSchema();
+SchemaSpec IndexSchema();
 
 // Turns an SQLite result code into a Status: "<what>: <sqlite3_errmsg>". SQLITE_FULL, SQLITE_IOERR
 // and friends are IOError; SQLITE_CORRUPT/NOTADB Corruption; anything else IOError too.
@@ -96,8 +107,8 @@ class Stmt {
 // Opens `path` (or a private in-memory database for ":memory:"): creates a missing parent
 // directory 0700 and a missing file 0600 (SQLite gives -wal and -shm the file's mode), sets the
 // pragmas of every podtape connection (busy_timeout 5000 ms, WAL, synchronous NORMAL) and
-// migrates the schema (refusing a newer one).
-Result<Db> OpenDatabase(const std::string& path);
+// migrates the file to `schema` (refusing a newer one).
+Result<Db> OpenDatabase(const std::string& path, const SchemaSpec& schema = StoreSchema());
 
 // The columns of `sessions` that SessionRowFrom reads, in order, for "SELECT <kSessionColumns>".
 extern const char kSessionColumns[];
@@ -111,8 +122,14 @@ Result<std::vector<std::string>> FromJsonArray(std::string_view text);
 
 // ---- The live lock (schema/README.md "Running or interrupted") ----
 
+// `suffix` appended to the store's real path: beside the real file, as SQLite puts -wal and -shm,
+// so a store reached through a symlink or a relative path shares its sidecars with every other
+// way of naming it.
+std::string SidecarPath(const std::string& db_path, std::string_view suffix);
 // The sidecar file whose byte k a live writer holds an OFD write lock on.
 std::string LivePath(const std::string& db_path);
+// The search index file (index_schema.sql).
+std::string IndexPath(const std::string& db_path);
 // A held slot; releases it (closes the file) on destruction.
 class LiveSlot {
  public:
@@ -139,8 +156,11 @@ class LiveProbe {
   LiveProbe(const LiveProbe&) = delete;
   LiveProbe& operator=(const LiveProbe&) = delete;
   bool IsHeld(int64_t slot);
+  // Is any slot held (a session of this store being recorded now)?
+  bool AnyHeld();
 
  private:
+  bool Probe(int64_t start, int64_t len);
   std::string db_path_;
   int fd_ = -1;
   bool tried_ = false;

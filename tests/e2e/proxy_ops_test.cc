@@ -473,7 +473,8 @@ TEST(ProxyOps, SignedSealsVerifyAndProxiedSessionsAreIndexedForSearch) {
   // The proxy has the session indexed on its own (no search run yet): bounded wait.
   bool indexed = false;
   for (int i = 0; i < 300 && !indexed; ++i) {
-    RunResult q = testing::Run({"sqlite3", f.Db(), "SELECT count(*) FROM indexed_sessions;"});
+    RunResult q = testing::Run(
+        {"sqlite3", "-readonly", f.Db() + ".index", "SELECT count(*) FROM indexed_sessions;"});
     indexed = q.out == "1\n";
     if (!indexed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -2,6 +2,7 @@
 #include "player/command_index.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <optional>
@@ -218,7 +219,7 @@ TEST(CommandIndexTest, IndexIsWrittenInBatchesVisibleOnlyWhenCompleteAndOneIndex
     EXPECT_TRUE(run->busy);
     EXPECT_EQ(run->indexed, 0);
   }  // the writer and the lock go without Finish
-  EXPECT_GE(CountRows(db, "SELECT count(*) FROM index_lines"),
+  EXPECT_GE(CountRows(db + ".index", "SELECT count(*) FROM index_lines"),
             static_cast<int64_t>(store::kIndexBatchEntries));
   EXPECT_EQ(Hits(**st, "leftover-row"), 0u);
 
@@ -227,7 +228,8 @@ TEST(CommandIndexTest, IndexIsWrittenInBatchesVisibleOnlyWhenCompleteAndOneIndex
   EXPECT_FALSE(run->busy);
   EXPECT_EQ(run->indexed, 2);
   EXPECT_EQ(Hits(**st, "leftover-row"), 0u);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines WHERE text = 'leftover-row'"), 0);
+  EXPECT_EQ(
+      CountRows(db + ".index", "SELECT count(*) FROM index_lines WHERE text = 'leftover-row'"), 0);
   EXPECT_EQ(Hits(**st, "output-line"), static_cast<size_t>(kLines));
   EXPECT_EQ(Hits(**st, "session-b"), 1u);
   // Entries in time order: the newest hit of a is its last line.
@@ -311,30 +313,33 @@ TEST(CommandIndexTest, CommandsBySubstringOutputByWords) {
   EXPECT_EQ(query("\"quokka", std::nullopt, 0), V{});
 }
 
-// A store written by schema version 2 (one trigram index over commands and output) is migrated
-// on open: its index is dropped and built again, with output lines in the word index.
-TEST(CommandIndexTest, AVersion2IndexIsDroppedAndBuiltAgain) {
+// A store written by schema version 2 (the index inside the store file) is migrated on open: its
+// index tables are dropped, and the index is built again in the index file beside it, output
+// lines in the word index.
+TEST(CommandIndexTest, AVersion2IndexIsDroppedAndBuiltAgainInItsOwnFile) {
   TempDir dir;
   const std::string db = dir.File("podtape.db");
-  std::string id;
   {
     auto st = store::Store::Open(db);
     ASSERT_TRUE(st.ok()) << st.status().message();
     store::SessionMeta m = SampleMeta();
     m.tty = false;
-    id = Record(**st, m, {Out(0, ""), Out(10, "migrated-output line\n")}, 0);
+    Record(**st, m, {Out(0, ""), Out(10, "migrated-output line\n")}, 0);
   }
-  // Back to version 2's index, holding a row only a version 2 index would have.
+  // Back to version 2: its index in the store file, holding a row of that session.
   RunResult r = podtape::testing::Run(
       {"sqlite3", db,
-       "DROP TRIGGER index_lines_ai; DROP TRIGGER index_lines_ad; DROP TRIGGER output_lines_ai; "
-       "DROP TRIGGER output_lines_ad; DROP TABLE index_fts; DROP TABLE output_fts; "
+       "CREATE TABLE index_lines (id INTEGER PRIMARY KEY, session_key INTEGER NOT NULL, "
+       "t_ns INTEGER NOT NULL, kind INTEGER NOT NULL, text TEXT NOT NULL); "
+       "CREATE INDEX index_lines_session ON index_lines(session_key, kind, t_ns); "
        "CREATE VIRTUAL TABLE index_fts USING fts5(text, content='index_lines', "
        "content_rowid='id', tokenize='trigram'); "
        "CREATE TRIGGER index_lines_ai AFTER INSERT ON index_lines BEGIN INSERT INTO "
        "index_fts(rowid, text) VALUES (new.id, new.text); END; "
        "CREATE TRIGGER index_lines_ad AFTER DELETE ON index_lines BEGIN INSERT INTO "
        "index_fts(index_fts, rowid, text) VALUES ('delete', old.id, old.text); END; "
+       "CREATE TABLE indexed_sessions (session_key INTEGER PRIMARY KEY, "
+       "indexed_at_ns INTEGER NOT NULL); "
        "INSERT INTO index_lines (session_key, t_ns, kind, text) VALUES (1, 5, 1, 'v2-row'); "
        "INSERT INTO indexed_sessions VALUES (1, 1); PRAGMA user_version = 2;"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -343,14 +348,33 @@ TEST(CommandIndexTest, AVersion2IndexIsDroppedAndBuiltAgain) {
   auto st = store::Store::Open(db);  // migrates
   ASSERT_TRUE(st.ok()) << st.status().message();
   EXPECT_EQ(CountRows(db, "PRAGMA user_version"), store::kSchemaVersion);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"), 0);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM indexed_sessions"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'index%'"), 0);
   auto run = player::IndexPendingSessions(**st, std::chrono::milliseconds(0));
   ASSERT_TRUE(run.ok()) << run.status().message();
   EXPECT_EQ(run->indexed, 1);
   EXPECT_EQ(Hits(**st, "migrated-output"), 1u);
   EXPECT_EQ(Hits(**st, "v2-row"), 0u);
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM output_fts WHERE output_fts MATCH 'migrated'"), 1);
+  EXPECT_EQ(
+      CountRows(db + ".index", "SELECT count(*) FROM output_fts WHERE output_fts MATCH 'migrated'"),
+      1);
+  // Made private, as the store is.
+  struct stat sb;
+  ASSERT_EQ(stat((db + ".index").c_str(), &sb), 0);
+  EXPECT_EQ(sb.st_mode & 0777, 0600u);
+}
+
+// What the background indexer yields to: a session being recorded in the store, by any writer.
+TEST(CommandIndexTest, AnySessionRecordingSeesALiveWriterOnly) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  auto st = store::Store::Open(db);
+  ASSERT_TRUE(st.ok()) << st.status().message();
+  EXPECT_FALSE(store::AnySessionRecording(**st));  // no writer ever ran here
+  auto w = store::SessionWriter::Start(db, SampleMeta());
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  EXPECT_TRUE(store::AnySessionRecording(**st));
+  ASSERT_TRUE((*w)->Finish({}).ok());
+  EXPECT_FALSE(store::AnySessionRecording(**st));
 }
 
 TEST(CommandIndexTest, ASessionPrunedWhileItIsIndexedLeavesNoRows) {
@@ -368,13 +392,13 @@ TEST(CommandIndexTest, ASessionPrunedWhileItIsIndexedLeavesNoRows) {
   for (size_t i = 0; i < store::kIndexBatchEntries; ++i) {  // exactly one batch: committed
     ASSERT_TRUE((*w)->Add(1, store::IndexKind::kOutput, "pruned-row").ok());
   }
-  ASSERT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"),
+  ASSERT_EQ(CountRows(db + ".index", "SELECT count(*) FROM index_lines"),
             static_cast<int64_t>(store::kIndexBatchEntries));
   ASSERT_TRUE(store::DeleteSession(**st, id).ok());
   ASSERT_TRUE((*w)->Add(2, store::IndexKind::kOutput, "pruned-row").ok());  // gathered only
   Status s = (*w)->Finish();
   EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.message();
-  EXPECT_EQ(CountRows(db, "SELECT count(*) FROM index_lines"), 0);
+  EXPECT_EQ(CountRows(db + ".index", "SELECT count(*) FROM index_lines"), 0);
   // Writing more of an unknown session is refused up front.
   EXPECT_EQ(store::SessionIndexWriter::Begin(**st, id).status().code(), Status::Code::kNotFound);
 }

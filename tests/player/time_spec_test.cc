@@ -17,7 +17,9 @@ TEST(TimeSpec, ParsesOffsets) {
   for (const char* bad : {"", "s", "-1", "1:60", "1:2:3:4", "abc", "1.", ".", "1:61:00", "1::2"}) {
     Result<int64_t> r = ParseOffset(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_NE(r.status().message().find("invalid offset"), std::string::npos);
+    if (!r.ok()) {
+      EXPECT_NE(r.status().message().find("invalid offset"), std::string::npos);
+    }
   }
 }
 

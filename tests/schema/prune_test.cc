@@ -71,17 +71,19 @@ TEST(PruneTest, RemovesOldSessionsKeepsRunningAndTheRestVerify) {
   EXPECT_TRUE((*st)->Find(running).ok());
   ASSERT_TRUE((*live)->Finish({}).ok());
   EXPECT_EQ(FrameRows(db), 4 + 1);  // no orphaned frames
-  // No orphaned index rows either; the session left is still found.
+  // No orphaned index rows either (in the index file beside the store); the session left is
+  // still found.
   auto count = [&](const std::string& sql) {
-    RunResult c = podtape::testing::Run({"sqlite3", db, sql});
+    RunResult c =
+        podtape::testing::Run({"sqlite3", db + ".index", "ATTACH '" + db + "' AS store; " + sql});
     EXPECT_EQ(c.exit_code, 0) << c.err;
     return c.out;
   };
   EXPECT_EQ(count("SELECT count(*) FROM index_lines WHERE session_key NOT IN "
-                  "(SELECT session_key FROM sessions)"),
+                  "(SELECT session_key FROM store.sessions)"),
             "0\n");
   EXPECT_EQ(count("SELECT count(*) FROM indexed_sessions WHERE session_key NOT IN "
-                  "(SELECT session_key FROM sessions)"),
+                  "(SELECT session_key FROM store.sessions)"),
             "0\n");
   // Both full-text indexes lost the pruned rows with them: every id they return is a row left,
   // of their own kind.
