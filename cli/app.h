@@ -52,8 +52,11 @@ void RegisterSearch(CLI::App& app, Globals& globals);  // cli/search_command.cc
 void RegisterAudit(CLI::App& app, Globals& globals);   // cli/audit_command.cc
 void RegisterIndex(CLI::App& app, Globals& globals);   // cli/index_command.cc
 
-// Starts `podtape --db DB_PATH index --background` detached; returns at once
-// (cli/index_command.cc).
+// Starts `podtape --db DB_PATH index --background` with stdio on /dev/null, no signal blocked
+// and every signal at its default action (whatever the caller blocks), `detached` in a session
+// of its own; returns its pid at once, or -1 (cli/index_command.cc).
+int SpawnIndexer(const std::string& db_path, bool detached);
+// SpawnIndexer(db_path, true) unless PODTAPE_NO_INDEX is set; nobody waits for it.
 void StartBackgroundIndexer(const std::string& db_path);
 
 // Parses argv, runs the chosen subcommand, prints any error once. Returns the exit code.

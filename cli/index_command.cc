@@ -11,6 +11,7 @@
 // pending. PODTAPE_NO_INDEX=1 in the environment turns the background indexer off (search and audit
 // then index when they run).
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -54,6 +55,9 @@ Result<int> RunIndex(const IndexOptions& opts, const Globals& globals) {
   }
   auto db = ResolveDbPath(globals);
   if (!db.ok()) return db.status();
+  // A background indexer whose store was removed meanwhile has nothing to do: it never creates
+  // one (nor the folder it was in).
+  if (opts.background && access(db->c_str(), F_OK) != 0) return 0;
   auto store = store::Store::Open(*db);
   if (!store.ok()) return store.status();
   Result<player::IndexRun> run =
@@ -76,11 +80,9 @@ void RegisterIndex(CLI::App& app, Globals& globals) {
       [opts, &globals] { globals.run = [opts, &globals] { return RunIndex(*opts, globals); }; });
 }
 
-void StartBackgroundIndexer(const std::string& db_path) {
-  const char* off = std::getenv("PODTAPE_NO_INDEX");
-  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") return;
-  // A fresh process (not a fork of this multi-threaded one), in its own session, with stdio on
-  // /dev/null so it holds no pipe of the caller's open; nobody waits for it.
+int SpawnIndexer(const std::string& db_path, bool detached) {
+  // A fresh process (not a fork of this multi-threaded one), with stdio on /dev/null so it
+  // holds no pipe of the caller's open.
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&actions);
@@ -88,15 +90,30 @@ void StartBackgroundIndexer(const std::string& db_path) {
   for (int fd = 0; fd <= 2; ++fd) {
     posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   }
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  std::string self = "/proc/self/exe";
+  // The caller's signal mask would carry over exec: exec and the proxy block SIGINT and SIGTERM
+  // (a sigwait thread takes them), and an indexer started so went on for a minute after SIGTERM.
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (detached) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
   char* argv[] = {const_cast<char*>("podtape"),       const_cast<char*>("--db"),
                   const_cast<char*>(db_path.c_str()), const_cast<char*>("index"),
                   const_cast<char*>("--background"),  nullptr};
-  pid_t pid = 0;
-  posix_spawn(&pid, self.c_str(), &actions, &attr, argv, environ);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
+void StartBackgroundIndexer(const std::string& db_path) {
+  const char* off = std::getenv("PODTAPE_NO_INDEX");
+  if (off != nullptr && *off != '\0' && std::string_view(off) != "0") return;
+  SpawnIndexer(db_path, /*detached=*/true);
 }
 
 }  // namespace podtape::cli

@@ -2,8 +2,6 @@
 //               [--allow-anonymous] [--fail-open] [--sign-key F] [kubectl's connection flags]
 //
 // Each recorded session is indexed for search once it ends (SessionIndexer below).
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +19,6 @@
 #include "podtape_version.h"
 #include "recorder/proxy.h"
 #include "schema/signing.h"
-
-extern char** environ;
 
 namespace podtape::cli {
 
@@ -75,28 +71,12 @@ class SessionIndexer {
         s.cv.wait(lock, [&s] { return s.pending; });
         s.pending = false;
       }
-      pid_t pid = Spawn(s.db_path);
+      pid_t pid = SpawnIndexer(s.db_path, /*detached=*/false);
       if (pid <= 0) continue;
       int status = 0;
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
     }
-  }
-
-  // `podtape --db DB index --background` with stdio on /dev/null; its pid, or -1.
-  static pid_t Spawn(const std::string& db_path) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    for (int fd = 0; fd <= 2; ++fd) {
-      posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-    }
-    char* argv[] = {const_cast<char*>("podtape"),       const_cast<char*>("--db"),
-                    const_cast<char*>(db_path.c_str()), const_cast<char*>("index"),
-                    const_cast<char*>("--background"),  nullptr};
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return rc == 0 ? pid : -1;
   }
 
   std::shared_ptr<State> state_;

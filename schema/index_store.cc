@@ -32,15 +32,20 @@ Result<Db> OpenIndexFile(Store& store) {
   return OpenDatabase(IndexPath(store.path()), IndexSchema());
 }
 
-// A connection to the index file with the store attached as "store", for reads that join the
-// two (never for writes: BEGIN IMMEDIATE would take the store's write lock too).
+// A connection to the store with the index file attached as "ix", for reads that join the two
+// (never for writes: BEGIN IMMEDIATE would take both files' write locks). The index file is
+// opened on its own first, so that it exists (0600) and has its schema before it is attached:
+// ATTACH would create a missing file with SQLite's default mode.
 Result<Db> OpenForReading(Store& store) {
-  Result<Db> db = OpenIndexFile(store);
+  Result<Db> ix = OpenIndexFile(store);
+  if (!ix.ok()) return ix.status();
+  Result<Db> db = OpenDatabase(store.path());
   if (!db.ok()) return db.status();
   Stmt attach;
-  PODTAPE_RETURN_IF_ERROR(attach.Prepare(db->get(), "ATTACH DATABASE ?1 AS store"));
-  attach.Text(1, store.path());
-  PODTAPE_RETURN_IF_ERROR(attach.Run("attaching the store to its index"));
+  PODTAPE_RETURN_IF_ERROR(attach.Prepare(db->get(), "ATTACH DATABASE ?1 AS ix"));
+  const std::string path = IndexPath(store.path());
+  attach.Text(1, path);
+  PODTAPE_RETURN_IF_ERROR(attach.Run("attaching the search index to the store"));
   return db;
 }
 
@@ -131,8 +136,8 @@ Result<std::vector<std::string>> UnindexedSessions(Store& store) {
   Stmt s;
   PODTAPE_RETURN_IF_ERROR(
       s.Prepare(db->get(),
-                "SELECT s.id, s.ended_at_ns IS NOT NULL, s.live_slot FROM store.sessions s "
-                "LEFT JOIN indexed_sessions i ON i.session_key = s.session_key AND "
+                "SELECT s.id, s.ended_at_ns IS NOT NULL, s.live_slot FROM sessions s "
+                "LEFT JOIN ix.indexed_sessions i ON i.session_key = s.session_key AND "
                 "i.session_id = s.id WHERE i.session_key IS NULL "
                 "ORDER BY s.started_at_ns, s.session_key"));
   std::vector<std::string> out;
@@ -337,10 +342,10 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
   if (how == How::kTrigram || how == How::kWords) {
     const char* table = how == How::kTrigram ? "index_fts" : "output_fts";
     sql = fmt::format(
-        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM {0} f "
-        "JOIN index_lines l ON l.id = f.rowid "
-        "JOIN indexed_sessions i ON i.session_key = l.session_key "
-        "JOIN store.sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
+        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM ix.{0} f "
+        "JOIN ix.index_lines l ON l.id = f.rowid "
+        "JOIN ix.indexed_sessions i ON i.session_key = l.session_key "
+        "JOIN sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
         "WHERE {0} MATCH ?1",
         table);
     id = "f.rowid";
@@ -349,9 +354,9 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
     if (how == How::kWords) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
   } else {
     sql =
-        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM index_lines l "
-        "JOIN indexed_sessions i ON i.session_key = l.session_key "
-        "JOIN store.sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
+        "SELECT s.id, s.started_at_ns, l.t_ns, l.text, l.id FROM ix.index_lines l "
+        "JOIN ix.indexed_sessions i ON i.session_key = l.session_key "
+        "JOIN sessions s ON s.session_key = l.session_key AND s.id = i.session_id "
         "WHERE l.kind = ?2";
     if (how == How::kScan) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
   }

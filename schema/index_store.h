@@ -2,8 +2,8 @@
 // (schema/index_schema.sql: index_lines, index_fts, output_fts, indexed_sessions), so building it
 // never takes the store's write lock. player/ builds the rows (player/command_index.h,
 // player/search.h); this is the only place their SQL lives. Each object and call opens private
-// connections (file stores only; an in-memory store is Unsupported); searches attach the store
-// to the index file's connection, read-only.
+// connections (file stores only; an in-memory store is Unsupported); searches attach the index
+// file to a connection to the store, and only read.
 //
 // Writing: one indexer at a time per store file (IndexerLock, an flock on `<db>.indexing`). A
 // session's rows are gathered and written in short transactions on the index file

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -487,6 +488,46 @@ TEST(ProxyOps, SignedSealsVerifyAndProxiedSessionsAreIndexedForSearch) {
   EXPECT_NE(good.out.find("signature verified"), std::string::npos) << good.out;
   RunResult other = f.Podtape({"verify", "--key", keys.File("o.pem")});
   EXPECT_EQ(other.exit_code, 3) << other.out << other.err;
+}
+
+// The indexer the proxy starts after a session does not inherit the proxy's blocked signals
+// (its sigwait thread takes SIGTERM): it stops at once on SIGTERM, as any process should.
+TEST(ProxyOps, TheIndexerItStartsHasNoSignalBlockedAndEndsOnSigterm) {
+  ProxyFixture f({.index = true});
+  ASSERT_TRUE(f.ok()) << f.Why();
+  // About 20 MB of output lines: seconds of indexing, time enough to find the indexer.
+  RunResult r = f.Kubectl(Kubectl("1.32"), "kc-token",
+                          {"exec", "pipe", "-c", "sh", "--", "sh", "-c", "seq 1 2800000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> want = {"podtape", "--db", f.Db(), "index", "--background"};
+  pid_t pid = -1;
+  for (int i = 0; i < 100 && pid < 0; ++i) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = testing::ReadFile(e.path().string() + "/cmdline");
+      std::vector<std::string> args;
+      for (size_t at = 0; at < cmdline.size();) {
+        size_t end = cmdline.find('\0', at);
+        if (end == std::string::npos) end = cmdline.size();
+        args.push_back(cmdline.substr(at, end - at));
+        at = end + 1;
+      }
+      if (args == want) pid = std::stoi(name);
+    }
+    if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GT(pid, 0) << "no indexer of " << f.Db() << " was seen";
+  const std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  EXPECT_NE(status.find("SigBlk:\t0000000000000000\n"), std::string::npos) << status;
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {  // 5 s; it takes milliseconds
+    gone = kill(pid, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(gone) << "the indexer was still running 5 s after SIGTERM";
+  if (!gone) kill(pid, SIGKILL);
 }
 
 }  // namespace
