@@ -3,11 +3,11 @@
 #include <vterm.h>
 
 #include <algorithm>
-#include <charconv>
 #include <deque>
 #include <string_view>
 
 #include "player/frame_events.h"
+#include "player/timeline.h"
 
 namespace podtape::player {
 namespace {
@@ -305,16 +305,12 @@ struct CommandExtractor::Impl {
         return options.tty ? OnTtyInput(e.t_ns, e.data) : OnPlainInput(e.t_ns, e.data);
       case EventType::kResize: {
         if (!options.tty) return Status::OK();
-        size_t x = e.data.find('x');
         int c = 0, r = 0;
-        if (x == std::string_view::npos) return Status::OK();
-        std::from_chars(e.data.data(), e.data.data() + x, c);
-        std::from_chars(e.data.data() + x + 1, e.data.data() + e.data.size(), r);
-        if (c > 0 && r > 0 && c <= 4096 && r <= 4096) {
-          vterm_set_size(vt, r, c);
-          rows = r;
-          cols = c;
-        }
+        if (!ParseSize(e.data, &c, &r)) return Status::OK();
+        ClampVtermSize(&c, &r);
+        vterm_set_size(vt, r, c);
+        rows = r;
+        cols = c;
         return Status::OK();
       }
       default:
@@ -338,8 +334,9 @@ CommandExtractor::CommandExtractor(Options options, CommandSink sink)
   m.options = std::move(options);
   m.sink = std::move(sink);
   if (m.options.tty) {
-    m.cols = m.options.cols > 0 ? m.options.cols : 80;
-    m.rows = m.options.rows > 0 ? m.options.rows : 24;
+    m.cols = m.options.cols;
+    m.rows = m.options.rows;
+    ClampVtermSize(&m.cols, &m.rows);
     m.vt = vterm_new(m.rows, m.cols);
     vterm_set_utf8(m.vt, 1);
     m.screen = vterm_obtain_screen(m.vt);

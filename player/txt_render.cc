@@ -184,8 +184,9 @@ struct TxtRenderer::Impl {
 TxtRenderer::TxtRenderer(int cols, int rows, bool timestamps, ByteSink* out)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.cols = cols > 0 ? cols : 80;
-  m.rows = rows > 0 ? rows : 24;
+  ClampVtermSize(&cols, &rows);
+  m.cols = cols;
+  m.rows = rows;
   m.timestamps = timestamps;
   m.out = out;
   m.row_time.assign(static_cast<size_t>(m.rows), -1);
@@ -218,7 +219,8 @@ Status TxtRenderer::OnEvent(const Event& e) {
     if (m.timestamps) vterm_screen_flush_damage(m.screen);
   } else if (e.type == EventType::kResize) {
     int cols = 0, rows = 0;
-    if (ParseSize(e.data, &cols, &rows) && (cols != m.cols || rows != m.rows)) {
+    if (ParseSize(e.data, &cols, &rows)) ClampVtermSize(&cols, &rows);
+    if (cols > 0 && (cols != m.cols || rows != m.rows)) {
       vterm_screen_flush_damage(m.screen);
       vterm_set_size(m.vt, rows, cols);
     }

@@ -223,6 +223,21 @@ TEST_F(ExportTest, TxtRendersWhatTheScreenShowed) {
             "[0:01.500] red\n");
 }
 
+// Recorded terminal sizes a renderer cannot take as they are: a wide character on a 1-column
+// screen (libvterm 0.1 crashed: a fuzzer finding) and 65535x65535 (gigabytes of cells) render
+// at a clamped size (player/timeline.h ClampVtermSize).
+TEST_F(ExportTest, TxtRendersHostileTerminalSizesClamped) {
+  std::string id = Record(*store_, SampleMeta(),
+                          {Out(0, "$ "), Resize(100, "{\"Width\":1,\"Height\":81}\n"),
+                           Out(200, "\xe4\xb8\xad\xe6\x96\x87 wide\r\n"),
+                           Resize(300, "{\"Width\":65535,\"Height\":65535}\n"), Out(400, "big\r\n"),
+                           Resize(500, "{\"Width\":80,\"Height\":24}\n"), Out(600, "done\r\n")},
+                          0);
+  std::string txt = Export(id, {.format = ExportFormat::kTxt});
+  EXPECT_NE(txt.find("big\n"), std::string::npos) << txt;
+  EXPECT_NE(txt.find("done\n"), std::string::npos) << txt;
+}
+
 TEST_F(ExportTest, TxtKeepsScrolledAndClearedScreens) {
   std::vector<TestFrame> frames;
   for (int i = 0; i < 30; ++i) frames.push_back(Out(i, "line " + std::to_string(i) + "\r\n"));
