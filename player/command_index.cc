@@ -8,6 +8,7 @@
 
 #include "player/frame_events.h"
 #include "player/timeline.h"
+#include "player/vterm_util.h"
 
 namespace podtape::player {
 namespace {
@@ -341,6 +342,7 @@ CommandExtractor::CommandExtractor(Options options, CommandSink sink)
     vterm_set_utf8(m.vt, 1);
     m.screen = vterm_obtain_screen(m.vt);
     m.state = vterm_obtain_state(m.vt);
+    PrimeVterm(m.vt, m.screen);
     vterm_screen_reset(m.screen, 1);
   }
   FrameEventizer::Options eo;

@@ -209,11 +209,6 @@ void Timeline::MaxSize(int* cols, int* rows) const {
   }
 }
 
-void ClampVtermSize(int* cols, int* rows) {
-  *cols = *cols > 0 ? std::clamp(*cols, kMinVtermCols, kMaxVtermCols) : 80;
-  *rows = *rows > 0 ? std::min(*rows, kMaxVtermRows) : 24;
-}
-
 bool ParseSize(std::string_view text, int* cols, int* rows) {
   size_t x = text.find('x');
   if (x == std::string_view::npos) return false;

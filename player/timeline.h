@@ -170,15 +170,6 @@ class TimelineSource : public EventSource {
 // Parses "COLSxROWS"; false when malformed.
 bool ParseSize(std::string_view text, int* cols, int* rows);
 
-// The terminal size libvterm is given for a recorded one (the command index, txt export): at
-// least kMinVtermCols columns (libvterm 0.1 writes through a null pointer when a wide character
-// meets a 1-column screen: a fuzzer finding) and at most kMaxVtermCols x kMaxVtermRows (a
-// recorded 65535x65535 would ask for gigabytes of cells). 0 or less means the default 80x24.
-inline constexpr int kMinVtermCols = 2;
-inline constexpr int kMaxVtermCols = 1000;
-inline constexpr int kMaxVtermRows = 500;
-void ClampVtermSize(int* cols, int* rows);
-
 // Pure helpers over (recorded time) lists, the transforms the Timeline and the replay loop use.
 // Idle limit: each gap capped at limit_ns.
 std::vector<int64_t> LimitIdle(const std::vector<int64_t>& times_ns, int64_t limit_ns);

@@ -8,6 +8,7 @@
 
 #include "player/time_spec.h"
 #include "player/timeline.h"
+#include "player/vterm_util.h"
 
 namespace podtape::player {
 namespace {
@@ -193,6 +194,7 @@ TxtRenderer::TxtRenderer(int cols, int rows, bool timestamps, ByteSink* out)
   m.vt = vterm_new(m.rows, m.cols);
   vterm_set_utf8(m.vt, 1);
   m.screen = vterm_obtain_screen(m.vt);
+  PrimeVterm(m.vt, m.screen);
   static const VTermScreenCallbacks kCallbacks = {
       .damage = &Impl::OnDamage,
       .moverect = &Impl::OnMoveRect,

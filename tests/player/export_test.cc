@@ -238,6 +238,15 @@ TEST_F(ExportTest, TxtRendersHostileTerminalSizesClamped) {
   EXPECT_NE(txt.find("done\n"), std::string::npos) << txt;
 }
 
+// REP (CSI Ps b: repeat the last glyph) before any glyph looped forever in libvterm 0.1 (a fuzzer
+// finding): the renderer starts from a primed terminal (player/vterm_util.h PrimeVterm).
+TEST_F(ExportTest, TxtRendersARepeatBeforeAnyCharacter) {
+  std::string id =
+      Record(*store_, SampleMeta(), {Out(0, "\x1b[5b\x1b[3;4b"), Out(100, "after\r\n")}, 0);
+  std::string txt = Export(id, {.format = ExportFormat::kTxt});
+  EXPECT_NE(txt.find("after\n"), std::string::npos) << txt;
+}
+
 TEST_F(ExportTest, TxtKeepsScrolledAndClearedScreens) {
   std::vector<TestFrame> frames;
   for (int i = 0; i < 30; ++i) frames.push_back(Out(i, "line " + std::to_string(i) + "\r\n"));

@@ -1,0 +1,28 @@
+// Workarounds for libvterm 0.1 (Debian 12's libvterm0 0.1.4), shared by everything that renders a
+// recorded session through it (the command index, the txt export). Both were found by fuzzing
+// the command extractor; without them a recording could crash or hang the indexer and export.
+#ifndef PODTAPE_PLAYER_VTERM_UTIL_H_
+#define PODTAPE_PLAYER_VTERM_UTIL_H_
+
+struct VTerm;
+struct VTermScreen;
+
+namespace podtape::player {
+
+// The terminal size libvterm is given for a recorded one: at least kMinVtermCols columns
+// (libvterm writes through a null pointer when a wide character meets a 1-column screen) and at
+// most kMaxVtermCols x kMaxVtermRows (a recorded 65535x65535 would ask for gigabytes of cells).
+// 0 or less means the default 80x24.
+inline constexpr int kMinVtermCols = 2;
+inline constexpr int kMaxVtermCols = 1000;
+inline constexpr int kMaxVtermRows = 500;
+void ClampVtermSize(int* cols, int* rows);
+
+// Resets the screen, writes one glyph and resets it again, leaving it blank as new but for one
+// thing: REP (CSI Ps b, repeat the last glyph) before any glyph was ever written loops forever in
+// libvterm. Call once, right after vterm_obtain_screen, before setting screen callbacks.
+void PrimeVterm(VTerm* vt, VTermScreen* screen);
+
+}  // namespace podtape::player
+
+#endif  // PODTAPE_PLAYER_VTERM_UTIL_H_
