@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 
+#include "cli/app.h"
 #include "player/time_spec.h"
 
 namespace podtape::cli {
@@ -47,6 +49,22 @@ int64_t WallNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+Result<std::vector<player::IndexRow>> QueryIndexForCli(store::IndexQuery query,
+                                                       const FilterFlags& f,
+                                                       const Globals& globals) {
+  Result<store::SessionFilter> filter = ToSessionFilter(f, WallNowNs());
+  if (!filter.ok()) return filter.status();
+  query.filter = *filter;
+  Result<std::string> path = ResolveDbPath(globals);
+  if (!path.ok()) return path.status();
+  auto store = store::Store::Open(*path);
+  if (!store.ok()) return store.status();
+  Result<player::IndexRows> found = player::QueryIndexRows(**store, query, player::kIndexerWait);
+  if (!found.ok()) return found.status();
+  if (found->indexer_busy) std::fputs(player::kIndexerBusyNote, stderr);
+  return std::move(found->rows);
 }
 
 }  // namespace podtape::cli

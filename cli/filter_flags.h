@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "player/audit.h"
+#include "schema/index_store.h"
 #include "schema/status.h"
 #include "schema/store.h"
 
@@ -28,6 +31,15 @@ Result<store::SessionFilter> ToSessionFilter(const FilterFlags& f, int64_t now_n
 
 // The wall clock, Unix UTC ns.
 int64_t WallNowNs();
+
+struct Globals;
+
+// What search and audit share: `query` narrowed by the filter flags, run on the store the
+// globals name (indexing what is pending first, waiting up to player::kIndexerWait for another
+// indexer; when it gave up, says so on stderr with player::kIndexerBusyNote).
+Result<std::vector<player::IndexRow>> QueryIndexForCli(store::IndexQuery query,
+                                                       const FilterFlags& f,
+                                                       const Globals& globals);
 
 }  // namespace podtape::cli
 

@@ -38,17 +38,9 @@ Result<int> Search(const SearchOptions& o, const Globals& globals) {
   q.limit = o.limit;
   if (o.commands_only) q.kind = store::IndexKind::kCommand;
   if (o.output_only) q.kind = store::IndexKind::kOutput;
-  Result<store::SessionFilter> filter = ToSessionFilter(o.filter, WallNowNs());
-  if (!filter.ok()) return filter.status();
-  q.filter = *filter;
-  Result<std::string> path = ResolveDbPath(globals);
-  if (!path.ok()) return path.status();
-  auto store = store::Store::Open(*path);
-  if (!store.ok()) return store.status();
-  Result<player::IndexRows> found = player::QueryIndexRows(**store, q, player::kIndexerWait);
+  Result<std::vector<player::IndexRow>> found = QueryIndexForCli(q, o.filter, globals);
   if (!found.ok()) return found.status();
-  if (found->indexer_busy) std::fputs(player::kIndexerBusyNote, stderr);
-  const std::vector<player::IndexRow>& rows = found->rows;
+  const std::vector<player::IndexRow>& rows = *found;
   if (!rows.empty() || *format == player::ListFormat::kJson) {
     player::FdSink out(1, "standard output");
     PODTAPE_RETURN_IF_ERROR(out.Write(player::FormatSearch(rows, *format, !o.no_headers)));
