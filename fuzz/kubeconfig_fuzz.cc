@@ -32,13 +32,14 @@ std::string MemFile(int* fd, std::string_view bytes) {
 
 // Whether the document has a key naming a file or a plugin. Stops (answering yes) after `budget`
 // nodes: aliases can make a small document a huge tree.
-bool NamesOtherFiles(const YAML::Node& node, int* budget) {
+bool NamesOtherFiles(const YAML::Node& node, int* budget, int depth = 0) {
   static constexpr std::array<std::string_view, 5> kKeys = {
       "exec", "tokenFile", "certificate-authority", "client-certificate", "client-key"};
-  if (--*budget < 0) return true;
+  // An alias can make the document a cycle (`a: &x [{b: *x}]`): depth is bounded too.
+  if (--*budget < 0 || depth > 64) return true;
   if (node.IsSequence()) {
     for (const YAML::Node& item : node) {
-      if (NamesOtherFiles(item, budget)) return true;
+      if (NamesOtherFiles(item, budget, depth + 1)) return true;
     }
   } else if (node.IsMap()) {
     for (const auto& kv : node) {
@@ -46,7 +47,10 @@ bool NamesOtherFiles(const YAML::Node& node, int* budget) {
           std::find(kKeys.begin(), kKeys.end(), kv.first.Scalar()) != kKeys.end()) {
         return true;
       }
-      if (NamesOtherFiles(kv.first, budget) || NamesOtherFiles(kv.second, budget)) return true;
+      if (NamesOtherFiles(kv.first, budget, depth + 1) ||
+          NamesOtherFiles(kv.second, budget, depth + 1)) {
+        return true;
+      }
     }
   }
   return false;

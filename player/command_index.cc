@@ -67,6 +67,7 @@ struct CommandExtractor::Impl {
 
   // TTY.
   VTerm* vt = nullptr;
+  std::unique_ptr<VtermInput> input;  // writes to vt
   VTermScreen* screen = nullptr;
   VTermState* state = nullptr;
   int rows = 24, cols = 80;
@@ -184,16 +185,16 @@ struct CommandExtractor::Impl {
     while (pending || !ahead.empty()) {
       size_t lf = data.find('\n');
       if (lf == std::string_view::npos) break;
-      vterm_input_write(vt, data.data(), lf);
+      input->Write(data.substr(0, lf));
       if (pending) {
         PODTAPE_RETURN_IF_ERROR(TakePending());
       } else {
         PODTAPE_RETURN_IF_ERROR(MatchAhead());
       }
-      vterm_input_write(vt, data.data() + lf, 1);
+      input->Write(data.substr(lf, 1));
       data.remove_prefix(lf + 1);
     }
-    vterm_input_write(vt, data.data(), data.size());
+    input->Write(data);
     return Status::OK();
   }
 
@@ -344,6 +345,7 @@ CommandExtractor::CommandExtractor(Options options, CommandSink sink)
     m.state = vterm_obtain_state(m.vt);
     PrimeVterm(m.vt, m.screen);
     vterm_screen_reset(m.screen, 1);
+    m.input = std::make_unique<VtermInput>(m.vt);
   }
   FrameEventizer::Options eo;
   eo.input = true;

@@ -3,6 +3,7 @@
 #include <vterm.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,7 @@ void AppendCells(const VTermScreenCell* cells, int cols, std::string* out) {
 
 struct TxtRenderer::Impl {
   VTerm* vt = nullptr;
+  std::unique_ptr<VtermInput> input;  // writes to vt
   VTermScreen* screen = nullptr;
   int cols = 80;
   int rows = 24;
@@ -169,7 +171,7 @@ struct TxtRenderer::Impl {
         if (++erase_match == kEraseDisplay.size()) {
           erase_match = 0;
           // Everything before the final 'J' is in; the clear takes effect with the 'J'.
-          vterm_input_write(vt, data.data() + start, i - start);
+          input->Write(data.substr(start, i - start));
           DumpScreen();
           std::fill(row_time.begin(), row_time.end(), -1);
           start = i;
@@ -178,7 +180,7 @@ struct TxtRenderer::Impl {
         erase_match = b == kEraseDisplay[0] ? 1 : 0;
       }
     }
-    vterm_input_write(vt, data.data() + start, data.size() - start);
+    input->Write(data.substr(start));
   }
 };
 
@@ -208,6 +210,7 @@ TxtRenderer::TxtRenderer(int cols, int rows, bool timestamps, ByteSink* out)
   vterm_screen_set_callbacks(m.screen, &kCallbacks, &m);
   vterm_screen_set_damage_merge(m.screen, VTERM_DAMAGE_ROW);
   vterm_screen_reset(m.screen, 1);
+  m.input = std::make_unique<VtermInput>(m.vt);
 }
 
 TxtRenderer::~TxtRenderer() { vterm_free(impl_->vt); }

@@ -3,6 +3,7 @@
 #include <vterm.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace podtape::player {
 
@@ -15,6 +16,49 @@ void PrimeVterm(VTerm* vt, VTermScreen* screen) {
   vterm_screen_reset(screen, 1);  // libvterm takes no input before a first reset
   vterm_input_write(vt, "x", 1);
   vterm_screen_reset(screen, 1);
+}
+
+void VtermInput::Write(std::string_view data) {
+  const char* p = data.data();
+  const char* const end = p + data.size();
+  const char* span = p;  // the first byte not yet written
+  while (p < end) {
+    if (state_ == State::kGround) {
+      const void* esc = std::memchr(p, 0x1b, static_cast<size_t>(end - p));
+      if (esc == nullptr) break;
+      p = static_cast<const char*>(esc) + 1;
+      state_ = State::kEscape;
+      continue;
+    }
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (state_ == State::kEscape) {
+      if (c == '[') {
+        state_ = State::kCsi;
+        separators_ = 0;
+      } else if (c != 0x1b) {
+        state_ = State::kGround;
+      }
+      ++p;
+      continue;
+    }
+    // In a CSI sequence: parameter bytes 0x30-0x3F, intermediates 0x20-0x2F, a final 0x40-0x7E;
+    // ESC starts over, CAN and SUB cancel it.
+    if (c == ';' || c == ':') {
+      if (++separators_ >= kMaxCsiParams) {
+        vterm_input_write(vt_, span, static_cast<size_t>(p - span));
+        span = ++p;
+        continue;
+      }
+    } else if (c >= 0x40 && c <= 0x7e) {
+      state_ = State::kGround;
+    } else if (c == 0x1b) {
+      state_ = State::kEscape;
+    } else if (c == 0x18 || c == 0x1a) {
+      state_ = State::kGround;
+    }
+    ++p;
+  }
+  vterm_input_write(vt_, span, static_cast<size_t>(end - span));
 }
 
 }  // namespace podtape::player

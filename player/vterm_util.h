@@ -1,8 +1,11 @@
 // Workarounds for libvterm 0.1 (Debian 12's libvterm0 0.1.4), shared by everything that renders a
-// recorded session through it (the command index, the txt export). Both were found by fuzzing
-// the command extractor; without them a recording could crash or hang the indexer and export.
+// recorded session through it (the command index, the txt export). Each was found by fuzzing the
+// command extractor; without them, output a pod prints could crash or hang the indexer (and so
+// every search that catches up on it) and the txt export.
 #ifndef PODTAPE_PLAYER_VTERM_UTIL_H_
 #define PODTAPE_PLAYER_VTERM_UTIL_H_
+
+#include <string_view>
 
 struct VTerm;
 struct VTermScreen;
@@ -22,6 +25,24 @@ void ClampVtermSize(int* cols, int* rows);
 // thing: REP (CSI Ps b, repeat the last glyph) before any glyph was ever written loops forever in
 // libvterm. Call once, right after vterm_obtain_screen, before setting screen callbacks.
 void PrimeVterm(VTerm* vt, VTermScreen* screen);
+
+// Writes output to a VTerm with every CSI sequence (ESC [ ...) cut to at most kMaxCsiParams
+// parameters: libvterm writes past its 16-entry argument array from the 16th parameter (";" or
+// ":" separated), a crash. The separators past the limit are dropped (their digits join the last
+// parameter kept). Carries its state across writes, so a sequence may be cut anywhere. Costs one
+// memchr for ESC over plain text.
+class VtermInput {
+ public:
+  static constexpr int kMaxCsiParams = 15;
+  explicit VtermInput(VTerm* vt) : vt_(vt) {}
+  void Write(std::string_view data);
+
+ private:
+  enum class State : unsigned char { kGround, kEscape, kCsi };
+  VTerm* vt_;
+  State state_ = State::kGround;
+  int separators_ = 0;  // in the current CSI sequence
+};
 
 }  // namespace podtape::player
 
