@@ -32,10 +32,13 @@ void VtermInput::Write(std::string_view data) {
     }
     const unsigned char c = static_cast<unsigned char>(*p);
     if (state_ == State::kEscape) {
+      // libvterm stays in the escape through C0 controls (executed), intermediates and bytes
+      // of 0x80 and above (ESC, a UTF-8 lead byte, then "[" is a CSI to it): only a final byte
+      // ends it, and CAN or SUB cancels it.
       if (c == '[') {
         state_ = State::kCsi;
         separators_ = 0;
-      } else if (c != 0x1b) {
+      } else if ((c >= 0x30 && c <= 0x7e) || c == 0x18 || c == 0x1a) {
         state_ = State::kGround;
       }
       ++p;

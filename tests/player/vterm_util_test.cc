@@ -70,16 +70,19 @@ TEST(VtermUtil, ClampsRecordedSizes) {
 // libvterm 0.1 crashes on a CSI sequence of 16 or more parameters; through VtermInput it takes
 // them, whole or cut at any byte, and goes on rendering.
 TEST(VtermUtil, LongCsiSequencesAreCutNotFatal) {
-  for (char sep : {';', ':'}) {
-    for (int n : {16, 17, 40, 300}) {
-      const std::string out = "a\x1b[" + Params(n, sep) + "mb\r\nafter";
-      for (size_t cut = 0; cut <= out.size(); ++cut) {
-        Screen s(5, 40);
-        VtermInput in(s.vt());
-        in.Write(std::string_view(out).substr(0, cut));
-        in.Write(std::string_view(out).substr(cut));
-        ASSERT_EQ(s.Row(0), "ab") << n << " params, cut at " << cut;
-        ASSERT_EQ(s.Row(1), "after");
+  // libvterm also reads ESC, any C0 control or byte of 0x80 and above, then "[" as a CSI.
+  for (const std::string intro : {"\x1b[", "\x1b\xe8[", "\x1b\x07\x1b\xc2\x1b["}) {
+    for (char sep : {';', ':'}) {
+      for (int n : {16, 17, 40, 300}) {
+        const std::string out = "a" + intro + Params(n, sep) + "mb\r\nafter";
+        for (size_t cut = 0; cut <= out.size(); ++cut) {
+          Screen s(5, 40);
+          VtermInput in(s.vt());
+          in.Write(std::string_view(out).substr(0, cut));
+          in.Write(std::string_view(out).substr(cut));
+          ASSERT_EQ(s.Row(0), "ab") << n << " params, cut at " << cut;
+          ASSERT_EQ(s.Row(1), "after");
+        }
       }
     }
   }
