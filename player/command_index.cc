@@ -310,7 +310,7 @@ struct CommandExtractor::Impl {
         int c = 0, r = 0;
         if (!ParseSize(e.data, &c, &r)) return Status::OK();
         ClampVtermSize(&c, &r);
-        vterm_set_size(vt, r, c);
+        input->SetSize(r, c);
         rows = r;
         cols = c;
         return Status::OK();

@@ -227,7 +227,7 @@ Status TxtRenderer::OnEvent(const Event& e) {
     if (ParseSize(e.data, &cols, &rows)) ClampVtermSize(&cols, &rows);
     if (cols > 0 && (cols != m.cols || rows != m.rows)) {
       vterm_screen_flush_damage(m.screen);
-      vterm_set_size(m.vt, rows, cols);
+      m.input->SetSize(rows, cols);
     }
   }
   return m.error;

@@ -99,6 +99,29 @@ TEST(VtermUtil, SequencesWithinTheLimitPassUnchanged) {
   EXPECT_TRUE(s.Bold(0, 3));
 }
 
+// A resize that drops rows while insert mode is on made libvterm crash at the next character (a
+// fuzzer finding): SetSize turns insert mode off around it, and insert mode goes on after.
+TEST(VtermUtil, ResizeInInsertModeAfterRowsAreDropped) {
+  for (const std::string set_irm : {"\x1b[4h", "\x1b[20;4h"}) {
+    Screen s(24, 80);
+    VtermInput in(s.vt());
+    in.Write("\n\n\n" + set_irm + "J\x1b[Hx");
+    in.SetSize(1, 80);
+    in.Write("y\x1b[HZ");
+    EXPECT_EQ(s.Row(0).substr(0, 1), "Z") << set_irm;  // inserted: insert mode is still on
+  }
+  // Insert mode off again (CSI 4 l, RIS): SetSize leaves it off.
+  const std::string ris = std::string("\x1b") + 'c';
+  for (const std::string& reset : {std::string("\x1b[4l"), ris}) {
+    Screen s(24, 80);
+    VtermInput in(s.vt());
+    in.Write("\x1b[4h" + reset + "\x1b[Habc");
+    in.SetSize(2, 80);
+    in.Write("\x1b[HZ");
+    EXPECT_EQ(s.Row(0), "Zbc") << reset.substr(1);
+  }
+}
+
 // REP (repeat the last glyph) before any glyph looped forever in libvterm 0.1: a primed screen
 // takes it (this test would hang without PrimeVterm).
 TEST(VtermUtil, RepeatBeforeAnyGlyphReturns) {
