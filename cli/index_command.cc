@@ -90,8 +90,9 @@ int SpawnIndexer(const std::string& db_path, bool detached) {
   for (int fd = 0; fd <= 2; ++fd) {
     posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   }
-  // The caller's signal mask would carry over exec: exec and the proxy block SIGINT and SIGTERM
-  // (a sigwait thread takes them), and an indexer started so went on for a minute after SIGTERM.
+  // The caller's signal mask and ignored signals would carry over exec: the proxy blocks SIGINT
+  // and SIGTERM (its sigwait thread takes them), and its indexer went on for a minute after a
+  // SIGTERM.
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);

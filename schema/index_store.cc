@@ -349,8 +349,7 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
         "WHERE {0} MATCH ?1",
         table);
     id = "f.rowid";
-    // The words found, then the substring itself (the word index ignores what lies between
-    // words, and the query's last word may go on in the line).
+    // The words found, then the text itself (the word index ignores what lies between words).
     if (how == How::kWords) sql += " AND l.text LIKE ?9 ESCAPE '\\'";
   } else {
     sql =
@@ -373,9 +372,8 @@ Status QueryKind(sqlite3* db, const IndexQuery& q, IndexKind kind, std::vector<I
   if (q.limit > 0) sql += fmt::format(" LIMIT {}", q.limit);
   Stmt s;
   PODTAPE_RETURN_IF_ERROR(s.Prepare(db, sql));
-  // The query as one FTS5 string, so no operator is interpreted; for the word index, its last
-  // word may be the start of a longer one.
-  // (Bound without a copy: both strings outlive the statement's steps.)
+  // The query as one FTS5 string, so no operator is interpreted. (Bound without a copy: both
+  // strings outlive the statement's steps.)
   std::string match = Fts5String(q.text);
   const std::string like = LikePattern(q.text);
   s.Text(1, match);
