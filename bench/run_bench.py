@@ -65,30 +65,44 @@ def percentile(xs, p):
 
 
 class Timed:
-    """Wall time (s), CPU time (user+system s), peak RSS (KiB), both of the process itself, and
-    the exit code of one command."""
+    """Wall time (s), CPU time (user+system s), peak RSS (KiB) of the command itself, and its exit
+    code."""
 
     def __init__(self, wall, cpu, maxrss_kib, code, err):
         self.wall, self.cpu, self.maxrss_kib, self.code, self.err = wall, cpu, maxrss_kib, code, err
 
 
+# The peak RSS comes from GNU time, not from this process's wait4: Linux carries the parent's
+# resident size into a forked child's ru_maxrss across exec, so a command started straight from
+# Python reported at least Python's RSS (32 MiB here, more than podtape's own peak).
+GNU_TIME = "/usr/bin/time"
+
+
 def timed(argv, env, timeout_s, stdout=subprocess.DEVNULL):
-    """Runs argv with stdin and stdout on /dev/null, stderr kept; killed by PID past timeout_s."""
-    with tempfile.TemporaryFile() as err:
+    """Runs argv under GNU time with stdin and stdout on /dev/null, stderr kept; past timeout_s
+    its process group (GNU time and the command, nothing else) is killed."""
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
         t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, env=env)
-        killer = threading.Timer(timeout_s, lambda: os.kill(p.pid, signal.SIGKILL))
+        p = subprocess.Popen([GNU_TIME, "-f", "%M", "-o", rss.name, "--"] + argv,
+                             stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, env=env,
+                             start_new_session=True)
+        killer = threading.Timer(timeout_s, lambda: os.killpg(p.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, ru = os.wait4(p.pid, 0)
+            _, status, ru = os.wait4(p.pid, 0)  # GNU time's rusage holds the command's CPU
         finally:
             killer.cancel()
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)  # already reaped: keep Popen quiet
         err.seek(0)
         text = err.read().decode(errors="replace")
+        rss.seek(0)
+        lines = rss.read().split()
+    # GNU time exits with the command's status; "Command exited with non-zero status N" or
+    # "Command terminated by signal N" lines precede the figure.
+    maxrss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
     code = p.returncode if p.returncode >= 0 else 128 - p.returncode
-    return Timed(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, code, text)
+    return Timed(wall, ru.ru_utime + ru.ru_stime, maxrss, code, text)
 
 
 def check(r, what):

@@ -3,6 +3,7 @@
 #include <vterm.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace podtape::player {
@@ -37,11 +38,8 @@ void VtermInput::Write(std::string_view data) {
       // ends it, and CAN or SUB cancels it.
       if (c == '[') {
         state_ = State::kCsi;
-        separators_ = param_ = 0;
-        has_param_4_ = private_ = false;
-        intermediate_ = 0;
+        separators_ = 0;
       } else if ((c >= 0x30 && c <= 0x7e) || c == 0x18 || c == 0x1a) {
-        if (c == 'c') insert_mode_ = false;  // RIS
         state_ = State::kGround;
       }
       ++p;
@@ -49,50 +47,34 @@ void VtermInput::Write(std::string_view data) {
     }
     // In a CSI sequence: parameter bytes 0x30-0x3F, intermediates 0x20-0x2F, a final 0x40-0x7E;
     // ESC starts over, CAN and SUB cancel it.
-    if (c >= '0' && c <= '9') {
-      param_ = std::min(param_ * 10 + (c - '0'), 100000);
-    } else if (c == ';' || c == ':') {
-      has_param_4_ |= param_ == 4;
-      param_ = 0;
+    if (c == ';' || c == ':') {
       if (++separators_ >= kMaxCsiParams) {
         vterm_input_write(vt_, span, static_cast<size_t>(p - span));
         span = ++p;
         continue;
       }
-    } else if (c >= 0x3c && c <= 0x3f) {
-      private_ = true;
-    } else if (c >= 0x20 && c <= 0x2f) {
-      intermediate_ = static_cast<char>(c);
-    } else if (c >= 0x40 && c <= 0x7e) {
-      EndCsi(c);
+    } else if ((c >= 0x40 && c <= 0x7e) || c == 0x18 || c == 0x1a) {
       state_ = State::kGround;
     } else if (c == 0x1b) {
       state_ = State::kEscape;
-    } else if (c == 0x18 || c == 0x1a) {
-      state_ = State::kGround;
     }
     ++p;
   }
   vterm_input_write(vt_, span, static_cast<size_t>(end - span));
 }
 
-void VtermInput::EndCsi(unsigned char final_byte) {
-  has_param_4_ |= param_ == 4;
-  // (libvterm 0.1 leaves insert mode on through DECSTR, CSI ! p: so does this.)
-  if (!private_ && intermediate_ == 0 && has_param_4_) {
-    if (final_byte == 'h') insert_mode_ = true;
-    if (final_byte == 'l') insert_mode_ = false;
-  }
-}
-
 void VtermInput::SetSize(int rows, int cols) {
-  if (insert_mode_) {
-    // (Cuts short a sequence a write left unfinished, as libvterm would at any ESC.)
-    vterm_input_write(vt_, "\x1b[4l", 4);
-    state_ = State::kGround;
-  }
   vterm_set_size(vt_, rows, cols);
-  if (insert_mode_) vterm_input_write(vt_, "\x1b[4h", 4);
+  VTermPos pos;
+  vterm_state_get_cursorpos(vterm_obtain_state(vt_), &pos);
+  if (pos.row >= 0 && pos.row < rows && pos.col >= 0 && pos.col < cols) return;
+  // CUP to the nearest cell on the screen. (It cuts short a sequence a write left unfinished,
+  // as libvterm would at any ESC.)
+  char cup[32];
+  const int n = std::snprintf(cup, sizeof(cup), "\x1b[%d;%dH", std::clamp(pos.row, 0, rows - 1) + 1,
+                              std::clamp(pos.col, 0, cols - 1) + 1);
+  vterm_input_write(vt_, cup, static_cast<size_t>(n));
+  state_ = State::kGround;
 }
 
 }  // namespace podtape::player

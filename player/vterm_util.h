@@ -30,9 +30,9 @@ void PrimeVterm(VTerm* vt, VTermScreen* screen);
 // - every CSI sequence (ESC [ ...) is cut to at most kMaxCsiParams parameters: libvterm writes
 //   past its 16-entry argument array from the 16th parameter (";" or ":" separated), a crash. The
 //   separators past the limit are dropped (their digits join the last parameter kept);
-// - a resize while insert mode (IRM, CSI 4 h) is on leaves libvterm writing through a stale row
-//   once rows were dropped, a crash: SetSize turns insert mode off around the resize. So this
-//   follows IRM as libvterm does (CSI 4 h / l, and RIS).
+// - a resize that drops rows below the cursor leaves libvterm's cursor on a negative row (the
+//   text scrolls up, the cursor with it), and the next erase or insert writes through it, a
+//   crash: SetSize moves the cursor back onto the screen.
 // Carries its state across writes, so a sequence may be cut anywhere. Over plain text it costs
 // one memchr for ESC. Not thread-safe; owns nothing (the VTerm outlives it).
 class VtermInput {
@@ -44,16 +44,9 @@ class VtermInput {
 
  private:
   enum class State : unsigned char { kGround, kEscape, kCsi };
-  void EndCsi(unsigned char final_byte);
   VTerm* vt_;
   State state_ = State::kGround;
-  // The current CSI sequence.
-  int separators_ = 0;
-  int param_ = 0;             // the parameter being read (capped)
-  bool has_param_4_ = false;  // a parameter read so far was 4
-  bool private_ = false;      // a parameter byte of 0x3C-0x3F ("?" ">" "=" "<") came
-  char intermediate_ = 0;     // the last intermediate byte (0x20-0x2F), 0 when none
-  bool insert_mode_ = false;
+  int separators_ = 0;  // in the current CSI sequence
 };
 
 }  // namespace podtape::player

@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libfmt-dev libyaml-cpp-dev libcli11-dev libzstd-dev zstd libvterm-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-kubernetes python3-websocket curl asciinema chromium
+  python3-kubernetes python3-websocket curl asciinema chromium time
 )
 
 missing=()
