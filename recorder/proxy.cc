@@ -536,7 +536,9 @@ class WsRelay {
       }
     }
     if (client_side) {
-      if (ec != websocket::error::closed && client_.reason().code == 0) {
+      // A client that hangs up without a close frame once the exec's status reached it (kubectl
+      // cp does, now and then) ended the session normally.
+      if (ec != websocket::error::closed && client_.reason().code == 0 && end.raw_status.empty()) {
         end.end_reason = "error";
         end.error = "client connection ended without a close frame: " + ec.message();
       }
