@@ -165,12 +165,13 @@ struct CommandExtractor::Impl {
     shown.resize(end == std::string::npos ? 0 : end + 1);
     for (size_t i = 0; i < ahead.size(); ++i) {
       const AheadLine& a = ahead[i];
-      if (shown.size() != a.prompt.size() + a.keys.size() ||
-          shown.compare(0, a.prompt.size(), a.prompt) != 0 ||
-          shown.compare(a.prompt.size(), std::string::npos, a.keys) != 0) {
-        continue;
-      }
-      std::string cmd = shown.substr(a.prompt.size());
+      // After its prompt (the shell's echo), or alone at the start of a line (the terminal's own
+      // echo of input typed while the previous command ran, before any prompt).
+      const bool after_prompt = shown.size() == a.prompt.size() + a.keys.size() &&
+                                shown.compare(0, a.prompt.size(), a.prompt) == 0 &&
+                                shown.compare(a.prompt.size(), std::string::npos, a.keys) == 0;
+      if (!after_prompt && shown != a.keys) continue;
+      std::string cmd = after_prompt ? shown.substr(a.prompt.size()) : shown;
       const int64_t t_ns = a.t_ns;
       ahead.erase(ahead.begin(), ahead.begin() + static_cast<std::ptrdiff_t>(i) + 1);
       TrimSpaces(&cmd);

@@ -24,11 +24,13 @@
 // - Typeahead: a line whose first key is typed before any output came back after the previous
 //   Enter (a paste, fast typing over a slow link) cannot be on the screen yet. It is taken at
 //   the first output line feed where the cursor's line reads exactly the previous line's prompt
-//   followed by the keys typed, at the time of its own Enter; lines typed ahead before it that
-//   never showed so are dropped (unechoed). A typed-ahead line holding an editing key (arrows,
-//   tab, backspace: its echo cannot be predicted), or shown after another prompt (a `cd` that
-//   changes it), is missed: the index may lack such a line, but never holds what the screen
-//   did not show. An empty line typed while such lines still wait counts as typed ahead too.
+//   followed by the keys typed, or the keys alone (the terminal's own echo of input typed while
+//   the previous command ran, before the shell prompts), at the time of its own Enter; lines typed
+//   ahead before it that never showed so are dropped (unechoed). A typed-ahead line holding an
+//   editing key (arrows, tab, backspace: its echo cannot be predicted), or shown after another
+//   prompt (a `cd` that changes it), is missed: the index may lack such a line, but never holds
+//   what the screen did not show. An empty line typed while such lines still wait counts as typed
+//   ahead too.
 // - Unechoed input: a TTY command is what the terminal showed, never the keystrokes. Input the
 //   terminal did not echo (a password prompt, `read -s`, `stty -echo`) leaves the line empty
 //   after its prompt, and an empty line is never a command: the keystrokes stay out of the index.

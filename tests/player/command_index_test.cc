@@ -146,6 +146,23 @@ TEST(CommandIndexTest, LinesTypedAheadAreTakenWhenTheirEchoShows) {
   for (const auto& c : cmds) EXPECT_EQ(c.text.find("hunter2"), std::string::npos);
 }
 
+// Lines typed all at once while the first one runs: the terminal echoes them at once, each alone
+// on its line, before the shell prints a prompt for them (what scripts/demo.sh types).
+TEST(CommandIndexTest, LinesTypedAheadAreTakenFromTheTerminalsOwnEcho) {
+  const std::vector<TestFrame> frames = {
+      Out(0, "demo$ "), In(100, "echo hello from a tty\rstty size\rexit 3\r"),
+      Out(110, "echo hello from a tty\r\nstty size\r\nexit 3\r\n"),
+      Out(120, "hello from a tty\r\ndemo$ 30 100\r\ndemo$ ")};
+  auto cmds = Extract(Tty(), frames);
+  EXPECT_EQ(Texts(cmds),
+            (std::vector<std::string>{"bash", "echo hello from a tty", "stty size", "exit 3"}));
+  for (const auto& c : cmds) {
+    if (c.text != "bash") {
+      EXPECT_EQ(c.t_ns, 100'000'000) << c.text;
+    }
+  }
+}
+
 TEST(CommandIndexTest, IndexEntriesComeInSessionTimeOrder) {
   auto st = store::Store::Open(":memory:");
   ASSERT_TRUE(st.ok());
