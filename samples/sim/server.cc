@@ -370,6 +370,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         exited_signal_(ws_.get_executor(), 1),
         outputs_done_(ws_.get_executor(), 2),
         client_gone_signal_(ws_.get_executor(), 1),
+        read_done_(ws_.get_executor(), 1),
         first_resize_(ws_.get_executor()) {}
 
   awaitable<void> Run();
@@ -406,6 +407,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   bool socket_closed_ = false;
   bool client_gone_ = false;  // the client closed or the connection failed
   bool finished_ = false;     // the session's end has been sent
+  bool reading_ = false;      // ReadLoop runs; it sends read_done_ when it ends
   // exec
   pid_t pid_ = -1;
   bool reaped_ = false;
@@ -413,6 +415,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   Signal exited_signal_;
   Signal outputs_done_;
   Signal client_gone_signal_;
+  Signal read_done_;
   std::optional<net::posix::stream_descriptor> in_, out_, err_;
   bool resize_enabled_ = true;
   // A tty exec waits (up to 1 s) for the client's first resize, which kubectl sends right after the
@@ -466,6 +469,18 @@ template <class Stream>
 awaitable<void> WsSession<Stream>::CloseNormally() {
   co_await write_mutex_.Lock();
   finished_ = true;
+  if (reading_ && !socket_closed_) {
+    // Beast's pending read may itself be writing (a pong, or its reply to the client's own
+    // close), and the raw write below must be the stream's only write: end the read and wait
+    // for ReadLoop to end. Shutting the receive side makes every later socket read of that op
+    // fail too (a client flooding pings would otherwise keep it going past a mere cancel);
+    // ReadLoop starts no new read once finished_ is set.
+    error_code ec;
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    socket.shutdown(tcp::socket::shutdown_receive, ec);
+    socket.cancel(ec);
+    co_await read_done_.async_receive(kNoThrow);
+  }
   if (!socket_closed_) {
     // An unmasked close frame with code 1000 and no reason, written below Beast (which would
     // wait for the client's reply), then the TCP connection is dropped without waiting.
@@ -500,7 +515,9 @@ awaitable<void> WsSession<Stream>::ReadLoop() {
   std::string scratch;
   codec::ResizeStreamParser resize_parser;
   std::vector<codec::TerminalSize> sizes;
+  reading_ = true;
   for (;;) {
+    if (finished_) break;
     auto [ec, n] = co_await ws_.async_read(buffer, kNoThrow);
     if (ec) {
       if (!finished_) sim_.Log(1, "client gone: {}", ec.message());
@@ -573,6 +590,8 @@ awaitable<void> WsSession<Stream>::ReadLoop() {
   if (subscriber_) subscriber_->queue.close();
   first_resize_.cancel();
   client_gone_signal_.try_send(error_code{});
+  reading_ = false;
+  read_done_.try_send(error_code{});
 }
 
 template <class Stream>

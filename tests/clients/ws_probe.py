@@ -4,19 +4,22 @@ Debian's python3-kubernetes).
 
 usage: ws_probe.py WS_URL [--protocols P1,P2 | --no-protocol] [--send HEX]... [--send-text S]...
                    [--hold MS]
-                   [--drop] [--for MS] [--header 'Name: value']...
+                   [--drop] [--for MS] [--ping-flood] [--header 'Name: value']...
 
 Connects, sends each --send message (binary; hex-encoded bytes) and --send-text message (a text
 frame), in order, after the first frame received, then reads until the server
 closes. --hold waits MS milliseconds after the first frame before sending; --drop closes the TCP
 connection abruptly after the sends (no close frame); --for stops reading after MS milliseconds
-and closes normally (for sessions that never end, e.g. attach to a logging process). Prints one JSON object:
+and closes normally (for sessions that never end, e.g. attach to a logging process); --ping-flood
+sends ping frames without pause from the first frame received until the connection ends (the
+server's pongs then race its own writes). Prints one JSON object:
 {"status": 101|HTTP status, "protocol": chosen, "frames": [{"op": "binary"|"text", "size": N, "hex": first 64 KiB}],
  "close": code|null, "eof": bool}
 """
 import json
 import socket
 import sys
+import threading
 import time
 
 try:
@@ -26,11 +29,19 @@ except ImportError as e:
     sys.exit(3)
 
 
+def flood(ws):
+    try:
+        while True:
+            ws.ping(b"p")
+    except Exception:  # the connection ended: that is the flood's end
+        pass
+
+
 def main():
     args = sys.argv[1:]
     url = args.pop(0)
     protocols, sends, hold_ms, drop, headers = ["v5.channel.k8s.io"], [], 0, False, []
-    for_ms = None
+    for_ms, ping_flood = None, False
     while args:
         a = args.pop(0)
         if a == "--protocols":
@@ -47,6 +58,8 @@ def main():
             drop = True
         elif a == "--for":
             for_ms = int(args.pop(0))
+        elif a == "--ping-flood":
+            ping_flood = True
         elif a == "--header":
             headers.append(args.pop(0))
         else:
@@ -89,6 +102,8 @@ def main():
                     time.sleep(hold_ms / 1000)
                 for opcode, payload in sends:
                     ws.send(payload, opcode=opcode)
+                if ping_flood:
+                    threading.Thread(target=flood, args=(ws,), daemon=True).start()
                 if drop:
                     ws.sock.shutdown(socket.SHUT_RDWR)
                     ws.sock.close()
