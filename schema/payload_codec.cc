@@ -60,8 +60,8 @@ PayloadDecoder::PayloadDecoder() : dctx_(ZSTD_createDCtx()) {
 
 PayloadDecoder::~PayloadDecoder() { ZSTD_freeDCtx(dctx_); }
 
-Result<std::string_view> PayloadDecoder::Decode(int64_t codec, std::string_view stored) {
-  if (codec == kCodecRaw) return stored;
+Result<size_t> PayloadDecoder::DecodedSize(int64_t codec, std::string_view stored) {
+  if (codec == kCodecRaw) return stored.size();
   if (codec != kCodecZstd) {
     return Status::Unsupported(
         fmt::format("its payload codec {} is unknown to this podtape; upgrade podtape", codec));
@@ -74,10 +74,11 @@ Result<std::string_view> PayloadDecoder::Decode(int64_t codec, std::string_view 
     return Status::Corruption(
         fmt::format("its compressed payload claims {} bytes, more than any frame holds", size));
   }
-  buf_.Clear();
-  char* dst = buf_.Reserve(static_cast<size_t>(size));
-  size_t r =
-      ZSTD_decompressDCtx(dctx_, dst, static_cast<size_t>(size), stored.data(), stored.size());
+  return static_cast<size_t>(size);
+}
+
+Status PayloadDecoder::DecompressInto(std::string_view stored, char* dst, size_t size) {
+  size_t r = ZSTD_decompressDCtx(dctx_, dst, size, stored.data(), stored.size());
   if (ZSTD_isError(r)) {
     return Status::Corruption(
         fmt::format("its compressed payload does not decompress ({})", ZSTD_getErrorName(r)));
@@ -86,7 +87,17 @@ Result<std::string_view> PayloadDecoder::Decode(int64_t codec, std::string_view 
     return Status::Corruption(fmt::format(
         "its compressed payload decompresses to {} bytes, not the {} its header says", r, size));
   }
-  return std::string_view(dst, r);
+  return Status::OK();
+}
+
+Result<std::string_view> PayloadDecoder::Decode(int64_t codec, std::string_view stored) {
+  Result<size_t> size = DecodedSize(codec, stored);
+  if (!size.ok()) return size.status();
+  if (codec == kCodecRaw) return stored;
+  buf_.Clear();
+  char* dst = buf_.Reserve(*size);
+  PODTAPE_RETURN_IF_ERROR(DecompressInto(stored, dst, *size));
+  return std::string_view(dst, *size);
 }
 
 }  // namespace podtape::store

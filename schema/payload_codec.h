@@ -38,6 +38,7 @@ class ByteBuffer {
   void Clear() { size_ = 0; }            // keeps the memory for the next use
   size_t size() const { return size_; }
   const char* data() const { return data_.get(); }
+  char* data() { return data_.get(); }
 
  private:
   std::unique_ptr<char[]> data_;
@@ -82,6 +83,12 @@ class PayloadDecoder {
   // neither frame nor session: callers add that) when a zstd blob does not decode to exactly the
   // size its header declares; Unsupported for an unknown codec.
   Result<std::string_view> Decode(int64_t codec, std::string_view stored);
+
+  // The two halves of Decode, for readers that place payloads themselves: the logical size a row
+  // declares (its stored size for kCodecRaw; checks the codec and the zstd header, as Decode),
+  // then, for kCodecZstd, its decompression into `size` bytes at `dst`.
+  static Result<size_t> DecodedSize(int64_t codec, std::string_view stored);
+  Status DecompressInto(std::string_view stored, char* dst, size_t size);
 
  private:
   ZSTD_DCtx_s* dctx_;

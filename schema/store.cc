@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "schema/frame_decoder.h"
 #include "schema/payload_codec.h"
 #include "schema/store_internal.h"
 
@@ -761,36 +762,39 @@ Status Store::ReadFrames(std::string_view session_id,
                 "SELECT seq, t_ns, direction, channel, codec, payload, hash FROM frames "
                 "WHERE session_key = ?1 ORDER BY seq"));
   s.Int(1, session_key);
-  PayloadDecoder decoder;  // one zstd context and buffer for the whole session
+  OrderedFrameDecoder decoder(fn, session_id);
   for (;;) {
     Result<bool> row = s.Step("reading frames");
     if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
+    if (!*row) return decoder.Finish();
     FrameView f;
     f.seq = s.ColInt(0);
     f.t_ns = s.ColInt(1);
     int64_t dir = s.ColInt(2);
     int64_t channel = s.ColInt(3);
-    int64_t codec = s.ColInt(4);
+    Status bad;
     if (dir != 0 && dir != 1) {
-      return Status::Corruption(
+      bad = Status::Corruption(
           fmt::format("frame {} of session {} has direction {}", f.seq, session_id, dir));
-    }
-    if (channel < 0 || channel > 255) {
-      return Status::Corruption(
+    } else if (channel < 0 || channel > 255) {
+      bad = Status::Corruption(
           fmt::format("frame {} of session {} has channel {}", f.seq, session_id, channel));
+    } else {
+      Result<Hash> h =
+          HashFrom(s.ColBlob(6), [&] { return fmt::format("hash of frame {}", f.seq); });
+      if (h.ok()) {
+        f.hash = *h;
+      } else {
+        bad = h.status();
+      }
     }
-    Result<std::string_view> payload = decoder.Decode(codec, s.ColBlob(5));
-    if (!payload.ok()) {
-      return payload.status().WithContext(fmt::format("frame {} of session {}", f.seq, session_id));
+    if (!bad.ok()) {
+      PODTAPE_RETURN_IF_ERROR(decoder.Finish());  // the frames before it first, as they were
+      return bad;
     }
     f.direction = static_cast<Direction>(dir);
     f.channel = static_cast<uint8_t>(channel);
-    f.payload = *payload;
-    Result<Hash> h = HashFrom(s.ColBlob(6), [&] { return fmt::format("hash of frame {}", f.seq); });
-    if (!h.ok()) return h.status();
-    f.hash = *h;
-    PODTAPE_RETURN_IF_ERROR(fn(f));
+    PODTAPE_RETURN_IF_ERROR(decoder.Add(f, s.ColInt(4), s.ColBlob(5)));
   }
 }
 
