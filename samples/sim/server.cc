@@ -467,25 +467,50 @@ awaitable<bool> WsSession<Stream>::SendRaw(std::string_view bytes, bool text) {
 
 template <class Stream>
 awaitable<void> WsSession<Stream>::CloseNormally() {
+  auto self = this->shared_from_this();
   co_await write_mutex_.Lock();
   finished_ = true;
+  auto& lowest = beast::get_lowest_layer(ws_);
   if (reading_ && !socket_closed_) {
     // Beast's pending read may itself be writing (a pong, or its reply to the client's own
     // close), and the raw write below must be the stream's only write: end the read and wait
-    // for ReadLoop to end. Shutting the receive side makes every later socket read of that op
-    // fail too (a client flooding pings would otherwise keep it going past a mere cancel);
-    // ReadLoop starts no new read once finished_ is set.
+    // for ReadLoop to end (it starts no new read once finished_ is set). A client flooding
+    // pings keeps that read going past a cancel: after 200 ms the receive side is shut too.
     error_code ec;
-    auto& socket = beast::get_lowest_layer(ws_).socket();
-    socket.shutdown(tcp::socket::shutdown_receive, ec);
-    socket.cancel(ec);
+    lowest.socket().cancel(ec);
+    net::steady_timer flood(ws_.get_executor(), std::chrono::milliseconds(200));
+    flood.async_wait([self](error_code e) {
+      if (e || !self->reading_) return;
+      error_code ignored;
+      auto& socket = beast::get_lowest_layer(self->ws_).socket();
+      socket.shutdown(tcp::socket::shutdown_receive, ignored);
+      socket.cancel(ignored);
+    });
     co_await read_done_.async_receive(kNoThrow);
+    flood.cancel();
   }
   if (!socket_closed_) {
     // An unmasked close frame with code 1000 and no reason, written below Beast (which would
-    // wait for the client's reply), then the TCP connection is dropped without waiting.
+    // wait for the client's reply), and the connection ends at once: FIN follows the frame.
     static constexpr char kCloseFrame[4] = {'\x88', '\x02', '\x03', '\xe8'};
-    co_await net::async_write(ws_.next_layer(), net::buffer(kCloseFrame, 4), kNoThrow);
+    auto [ec, n] =
+        co_await net::async_write(ws_.next_layer(), net::buffer(kCloseFrame, 4), kNoThrow);
+    (void)n;
+    if (!ec) {
+      // What the client still sends (stdin it wrote before it saw the end, its close reply) is
+      // read and dropped, up to a second, before the socket is closed: closing it unread would
+      // reset the connection, and a reset can destroy the status and close frame still unread
+      // on the client's side.
+      lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+      lowest.expires_after(std::chrono::seconds(1));
+      std::array<char, 4096> sink;
+      for (;;) {
+        auto [rec, rn] = co_await lowest.async_read_some(net::buffer(sink), kNoThrow);
+        (void)rn;
+        if (rec) break;
+      }
+      lowest.expires_never();
+    }
     DropConnection();
   }
   write_mutex_.Unlock();

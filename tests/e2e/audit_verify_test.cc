@@ -75,13 +75,16 @@ class AuditSim {
   std::string url_;
 };
 
+// The sqlite3 shell waits for locks, as podtape does: the background indexer an exec started
+// may be closing the store (the last connection to close checkpoints the WAL, under an
+// exclusive lock), and the shell's default is to fail at once with "database is locked".
 RunResult Sql(const std::string& db, const std::string& sql) {
-  return testing::Run({"sqlite3", db, sql});
+  return testing::Run({"sqlite3", "-cmd", ".timeout 20000", db, sql});
 }
 
 // Copies a store with the sqlite3 shell's .backup (the WAL included).
 void CopyStore(const std::string& from, const std::string& to) {
-  RunResult r = testing::Run({"sqlite3", from, ".backup '" + to + "'"});
+  RunResult r = testing::Run({"sqlite3", "-cmd", ".timeout 20000", from, ".backup '" + to + "'"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
