@@ -470,7 +470,6 @@ class WsRelay {
     }
     Status a = writer_->Append(Now(), dir, channel, payload);
     if (!a.ok()) {
-      p_.metrics().store_errors++;
       if (fail_open_) {
         writer_->SetFailOpen();
         end.recording_complete = false;
@@ -1020,10 +1019,10 @@ class Connection {
       }
       end.ended_at_ns = UnixNowNs();
       Status f = writer->Finish(end);
-      if (!f.ok()) {
-        p_.metrics().store_errors++;
-        p_.Log("cannot finish the recording: " + f.message());
-      }
+      if (!f.ok()) p_.Log("cannot finish the recording: " + f.message());
+      // Counted here, once per failed write, fail open or not (Append and Finish report no
+      // failure once the writer fails open).
+      p_.metrics().store_errors += writer->failed_writes();
       if (p_.options().on_session_end) p_.options().on_session_end(writer->id());
     }
     p_.metrics().sessions_active--;

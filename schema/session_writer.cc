@@ -149,6 +149,7 @@ struct SessionWriter::Impl {
   SteadyClock::time_point first_pending;
   bool writer_idle = false;
   bool failed = false;
+  int64_t failed_writes = 0;  // batches and end writes that failed
   bool fail_open = false;
   Status error;  // the first write failure
   bool finish_requested = false;
@@ -503,6 +504,7 @@ struct SessionWriter::Impl {
       if (!st.ok()) {
         if (error.ok()) error = st;
         failed = true;
+        ++failed_writes;
       }
       space_cv.notify_all();
       if (finishing || stopping) {
@@ -512,6 +514,7 @@ struct SessionWriter::Impl {
         Status end_st = finishing ? WriteEnd(std::move(e), failure, open) : Status::OK();
         ReleaseLive();
         lk.lock();
+        if (!end_st.ok()) ++failed_writes;
         if (!failure.ok() && !open) {
           finish_status = failure;  // fail closed: the caller learns the recording failed
         } else {
@@ -654,6 +657,11 @@ Status SessionWriter::Append(int64_t t_ns, Direction direction, uint8_t channel,
     w.work_cv.notify_one();
   }
   return Status::OK();
+}
+
+int64_t SessionWriter::failed_writes() const {
+  std::lock_guard lk(impl_->mu);
+  return impl_->failed_writes;
 }
 
 void SessionWriter::SetFailOpen() {

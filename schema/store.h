@@ -203,6 +203,9 @@ class SessionWriter {
   Status Append(int64_t t_ns, Direction direction, uint8_t channel, std::string_view payload);
   // After this, write failures no longer fail Append/Finish (see Append). Producer thread.
   void SetFailOpen();
+  // How many writes to the store failed so far (batches of frames, and the end of the session),
+  // fail open or not: the count a fail-open caller cannot learn from Append or Finish. Any thread.
+  int64_t failed_writes() const;
   // Replaces the session's metadata (id, kind and started_at_ns are kept) in order with the
   // frames queued so far. Producer thread.
   Status UpdateMeta(const SessionMeta& meta);
