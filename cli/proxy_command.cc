@@ -29,6 +29,7 @@ struct ProxyFlagValues {
   bool insecure_skip_tls_verify = false;
   CLI::Option* insecure_option = nullptr;
   double grace_s = 10;
+  double client_timeout_s = 30;
   std::string sign_key;
 };
 
@@ -113,6 +114,11 @@ void RegisterProxy(CLI::App& app, Globals& globals) {
                   "sign each session's seal with this Ed25519 private key (PEM, as 'openssl "
                   "genpkey -algorithm ed25519' writes it); podtape verify --key checks it")
       ->type_name("FILE");
+  cmd->add_option("--client-timeout", v->client_timeout_s,
+                  "seconds a client may stall while sending a request header or body before "
+                  "its connection is closed (default 30)")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--grace", v->grace_s,
                   "seconds running sessions get to finish after SIGTERM (default 10)")
       ->type_name("SECONDS");
@@ -146,6 +152,9 @@ void RegisterProxy(CLI::App& app, Globals& globals) {
       o.verbosity = globals.verbosity;
       o.version = PODTAPE_VERSION;
       o.grace = std::chrono::milliseconds(static_cast<int64_t>(v->grace_s * 1000));
+      o.client_header_timeout =
+          std::chrono::milliseconds(static_cast<int64_t>(v->client_timeout_s * 1000));
+      o.client_body_timeout = o.client_header_timeout;
       if (!v->sign_key.empty()) {
         // Loaded before listening: a bad key fails at start-up, not at the first session.
         auto key = store::Ed25519Key::LoadPrivate(v->sign_key);

@@ -358,16 +358,25 @@ void WriteSimple(Stream& s, unsigned code, std::string_view reason, std::string_
 
 // Copies the body of `p` (whose header has been read from `in`) to `out` as it arrives: each
 // read returns whatever is available, so watches and log follows stream instead of buffering.
+// With `ioc` (the connection's own, idle), each read of `in` must end within `pause`: a sender
+// that stalls longer fails the relay with beast::error::timeout.
 template <bool isRequest, class Out, class In>
 bool RelayMessage(Out& out, In& in, beast::flat_buffer& in_buffer,
-                  http::parser<isRequest, http::buffer_body>& p, std::vector<char>& chunk) {
+                  http::parser<isRequest, http::buffer_body>& p, std::vector<char>& chunk,
+                  net::io_context* ioc = nullptr, std::chrono::milliseconds pause = {}) {
   beast::error_code ec;
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
   do {
     if (!p.is_done()) {
       p.get().body().data = chunk.data();
       p.get().body().size = chunk.size();
-      http::read_some(in, in_buffer, p, ec);
+      if (ioc != nullptr) {
+        ec = RunWithDeadline(*ioc, in, pause, [&](auto handler) {
+          http::async_read_some(in, in_buffer, p, std::move(handler));
+        });
+      } else {
+        http::read_some(in, in_buffer, p, ec);
+      }
       if (ec == http::error::need_buffer) ec = {};
       if (ec) return false;
       p.get().body().size = chunk.size() - p.get().body().size;
@@ -753,7 +762,11 @@ class Connection {
       WriteSimple(client_, 503, "ServiceUnavailable", st.message(), false);
       return false;
     }
-    if (!RelayMessage<true>(*up_, client_, cbuf_, req, chunk_)) {
+    if (!RelayMessage<true>(*up_, client_, cbuf_, req, chunk_, &ioc_,
+                            p_.options().client_body_timeout)) {
+      if (p_.options().verbosity > 0) {
+        p_.Log("a client's request body did not arrive in full; connection closed");
+      }
       up_.reset();
       return false;
     }

@@ -41,10 +41,12 @@ struct ProxyOptions {
   // How long a token's SelfSubjectReview answer is reused.
   std::chrono::milliseconds identity_ttl{std::chrono::seconds(30)};
   // Bounds on peers that stall: a client's TLS handshake and each request header (the first and
-  // every later one on a kept-alive connection); connecting to upstream (TCP, TLS and the
-  // WebSocket handshake) and the upstream's response header. A running session has no idle
-  // bound (a shell may wait for hours); it ends when either side leaves.
+  // every later one on a kept-alive connection), each pause while a client sends a request body;
+  // connecting to upstream (TCP, TLS and the WebSocket handshake) and the upstream's response
+  // header. A running session has no idle bound (a shell may wait for hours), nor has a response
+  // body (a watch may be quiet for as long); they end when either side leaves.
   std::chrono::milliseconds client_header_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds client_body_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds client_idle_timeout{std::chrono::seconds(120)};
   std::chrono::milliseconds upstream_connect_timeout{std::chrono::seconds(15)};
   std::chrono::milliseconds upstream_header_timeout{std::chrono::seconds(60)};

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -229,6 +230,65 @@ TEST(ProxyOps, KubectlCpWorksAndIsRecordedAsTheExecItIs) {
   EXPECT_NE(in.out.find("line 19999 of the copied file"), std::string::npos);
   RunResult out = f.Podtape({"cat", Str(s[0].as_object().at("id"))});
   EXPECT_NE(out.out.find("line 19999 of the copied file"), std::string::npos);
+}
+
+// A client that sends a request header and the first 10 bytes of its body, then either the rest
+// after 0.3 s ("slow") or nothing ("stall"). Prints the seconds until the proxy answered or
+// closed, and the answer's status line ("-" for none).
+const char kBodyClient[] = R"PY(
+import socket, ssl, sys, time
+port, ca, token, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+c = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=30))
+body = b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"stalled"}}'
+c.sendall(("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\n"
+           "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+           "Content-Length: %d\r\n\r\n" % (token, len(body))).encode() + body[:10])
+start = time.monotonic()
+if mode == "slow":
+    time.sleep(0.3)
+    c.sendall(body[10:])
+data = b""
+try:
+    while b"\r\n" not in data:
+        more = c.recv(65536)
+        if not more:
+            break
+        data += more
+except OSError:
+    pass
+line = data.split(b"\r\n")[0].decode(errors="replace") if b"\r\n" in data else "-"
+print("%.2f %s" % (time.monotonic() - start, line), flush=True)
+)PY";
+
+TEST(ProxyOps, AClientThatStallsInARequestBodyIsCutOffAndOneThatPausesIsNot) {
+  ProxyFixture f({.proxy_extra = {"--client-timeout", "1"}});
+  ASSERT_TRUE(f.ok()) << f.Why();
+  testing::WriteFile(f.File("body.py"), kBodyClient);
+  const std::string port = f.proxy().url().substr(f.proxy().url().rfind(':') + 1);
+  auto run = [&](const std::string& mode) {
+    RunResult r = testing::Run(
+        {"/usr/bin/python3", f.File("body.py"), port, f.Tls("ca.crt"), "alice-token", mode},
+        {.timeout = std::chrono::seconds(60)});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    double seconds = 0;
+    std::string line;
+    std::istringstream in(r.out);
+    in >> seconds;
+    std::getline(in >> std::ws, line);
+    return std::make_pair(seconds, line);
+  };
+  auto [stalled_s, stalled] = run("stall");
+  EXPECT_EQ(stalled, "-");  // closed, unanswered
+  EXPECT_GE(stalled_s, 0.9);
+  EXPECT_LT(stalled_s, 20.0);  // 1 s, generously bounded
+  auto [paused_s, paused] = run("slow");
+  EXPECT_EQ(paused.rfind("HTTP/1.1 ", 0), 0u) << paused;  // whatever the API server answered
+  // The proxy serves on: kubectl still works through it.
+  RunResult r = f.Kubectl(Kubectl("1.32"), "kc-token", {"exec", "box", "--", "echo", "still"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "still\n");
 }
 
 // A stand-in upstream for port-forward (podtape-sim serves none): it answers a SelfSubjectReview
