@@ -262,7 +262,9 @@ def table_bytes(db):
         con.close()
     index = 0
     if os.path.exists(db + ".index"):
-        con = sqlite3.connect(f"file:{db}.index?mode=ro", uri=True, timeout=30)
+        # Read-write: an indexer the driver stopped may have left a hot WAL, which a read-only
+        # connection cannot recover ("attempt to write a readonly database").
+        con = sqlite3.connect(f"{db}.index", timeout=30)
         try:
             index = con.execute("SELECT SUM(pgsize) FROM dbstat").fetchone()[0] or 0
         finally:
