@@ -90,14 +90,4 @@ Status PayloadDecoder::DecompressInto(std::string_view stored, char* dst, size_t
   return Status::OK();
 }
 
-Result<std::string_view> PayloadDecoder::Decode(int64_t codec, std::string_view stored) {
-  Result<size_t> size = DecodedSize(codec, stored);
-  if (!size.ok()) return size.status();
-  if (codec == kCodecRaw) return stored;
-  buf_.Clear();
-  char* dst = buf_.Reserve(*size);
-  PODTAPE_RETURN_IF_ERROR(DecompressInto(stored, dst, *size));
-  return std::string_view(dst, *size);
-}
-
 }  // namespace podtape::store

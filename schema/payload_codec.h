@@ -78,21 +78,17 @@ class PayloadDecoder {
   PayloadDecoder(const PayloadDecoder&) = delete;
   PayloadDecoder& operator=(const PayloadDecoder&) = delete;
 
-  // The logical bytes of a row stored with `codec`: the stored bytes themselves for kCodecRaw, a
-  // view of an internal buffer (valid until the next call) for kCodecZstd. Corruption (naming
-  // neither frame nor session: callers add that) when a zstd blob does not decode to exactly the
-  // size its header declares; Unsupported for an unknown codec.
-  Result<std::string_view> Decode(int64_t codec, std::string_view stored);
-
-  // The two halves of Decode, for readers that place payloads themselves: the logical size a row
-  // declares (its stored size for kCodecRaw; checks the codec and the zstd header, as Decode),
-  // then, for kCodecZstd, its decompression into `size` bytes at `dst`.
+  // The logical size a row stored with `codec` declares: its stored size for kCodecRaw, the
+  // zstd frame header's content size for kCodecZstd. Corruption (naming neither frame nor
+  // session: callers add that) for a header without a size or with more than kMaxCompressBytes;
+  // Unsupported for an unknown codec.
   static Result<size_t> DecodedSize(int64_t codec, std::string_view stored);
+  // Decompresses a kCodecZstd row into exactly `size` bytes (its DecodedSize) at `dst`;
+  // Corruption when it does not decode to exactly that.
   Status DecompressInto(std::string_view stored, char* dst, size_t size);
 
  private:
   ZSTD_DCtx_s* dctx_;
-  ByteBuffer buf_;  // grows to the largest frame read: constant in session length
 };
 
 }  // namespace podtape::store

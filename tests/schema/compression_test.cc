@@ -355,25 +355,33 @@ TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
 }
 
 TEST(PayloadCodecTest, DecoderRefusesWhatTheEncoderNeverWrites) {
-  PayloadDecoder d;
-  auto unknown = d.Decode(7, "abc");
-  EXPECT_EQ(unknown.status().code(), Status::Code::kUnsupported);
-  EXPECT_EQ(d.Decode(kCodecZstd, "").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(PayloadDecoder::DecodedSize(7, "abc").status().code(), Status::Code::kUnsupported);
+  EXPECT_EQ(PayloadDecoder::DecodedSize(kCodecZstd, "").status().code(), Status::Code::kCorruption);
   // A valid header whose content size is unknown (streaming frames): never written by podtape.
   std::string unknown_size("\x28\xB5\x2F\xFD\x00\x58\x01\x00\x00", 9);
-  EXPECT_EQ(d.Decode(kCodecZstd, unknown_size).status().code(), Status::Code::kCorruption);
-  auto raw = d.Decode(kCodecRaw, "as is");
+  EXPECT_EQ(PayloadDecoder::DecodedSize(kCodecZstd, unknown_size).status().code(),
+            Status::Code::kCorruption);
+  auto raw = PayloadDecoder::DecodedSize(kCodecRaw, "as is");
   ASSERT_TRUE(raw.ok());
-  EXPECT_EQ(*raw, "as is");
+  EXPECT_EQ(*raw, 5u);
 
   PayloadEncoder enc;
   ByteBuffer out;
   TextLog log;
   const std::string text = log.Chunk(4096);
   ASSERT_EQ(enc.Encode(text, &out), kCodecZstd);
-  auto back = d.Decode(kCodecZstd, std::string_view(out.data(), out.size()));
-  ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_EQ(*back, text);
+  const std::string_view stored(out.data(), out.size());
+  auto size = PayloadDecoder::DecodedSize(kCodecZstd, stored);
+  ASSERT_TRUE(size.ok()) << size.status().message();
+  ASSERT_EQ(*size, text.size());
+  PayloadDecoder d;
+  std::string back(*size, '\0');
+  ASSERT_TRUE(d.DecompressInto(stored, back.data(), back.size()).ok());
+  EXPECT_EQ(back, text);
+  // A size other than the header's is refused, never written past.
+  std::string short_back(*size - 1, '\0');
+  EXPECT_EQ(d.DecompressInto(stored, short_back.data(), short_back.size()).code(),
+            Status::Code::kCorruption);
 }
 
 // The back-off: after incompressible payloads, compression is tried again, less and less often,
