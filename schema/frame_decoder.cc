@@ -134,20 +134,18 @@ void OrderedFrameDecoder::HelperLoop() {
 }
 
 Status OrderedFrameDecoder::DeliverOldest() {
-  Batch* b = nullptr;
+  Batch* b = published_.front();  // only this thread changes published_
   {
     std::unique_lock lock(mu_);
-    Batch* oldest = published_.front();
-    while (oldest->claimed < oldest->work.size()) {
-      const size_t row = oldest->work[oldest->claimed++];
+    while (b->claimed < b->work.size()) {
+      const size_t row = b->work[b->claimed++];
       lock.unlock();
-      Decode(decoder_, *oldest, row);
+      Decode(decoder_, *b, row);
       lock.lock();
-      ++oldest->done;
+      ++b->done;
     }
-    done_cv_.wait(lock, [&] { return oldest->done == oldest->work.size(); });
+    done_cv_.wait(lock, [&] { return b->done == b->work.size(); });
     published_.pop_front();
-    b = oldest;
   }
   for (Row& r : b->rows) {
     if (!r.error.ok()) {

@@ -148,10 +148,11 @@ struct SessionWriter::Impl {
   size_t queued_cost = 0;  // pending + the batch being written
   SteadyClock::time_point first_pending;
   bool writer_idle = false;
-  bool failed = false;
   int64_t failed_writes = 0;  // batches and end writes that failed
   bool fail_open = false;
   Status error;  // the first write failure
+  // A write failed and the writer fails closed: nothing more is written or accepted. mu held.
+  bool FailedClosed() const { return !error.ok() && !fail_open; }
   bool finish_requested = false;
   bool stop_requested = false;
   bool finish_called = false;
@@ -487,7 +488,7 @@ struct SessionWriter::Impl {
       size_t batch_cost = pending_cost;
       pending_cost = 0;
       const bool finishing = finish_requested, stopping = stop_requested;
-      const bool skip = failed && !fail_open;  // fail closed: nothing more is written
+      const bool skip = FailedClosed();  // nothing more is written
       const bool open = fail_open;
       lk.unlock();
 
@@ -503,7 +504,6 @@ struct SessionWriter::Impl {
       queued_cost -= batch_cost;
       if (!st.ok()) {
         if (error.ok()) error = st;
-        failed = true;
         ++failed_writes;
       }
       space_cv.notify_all();
@@ -634,15 +634,14 @@ Status SessionWriter::Append(int64_t t_ns, Direction direction, uint8_t channel,
   std::unique_lock lk(w.mu);
   if (w.finish_called) return Status::InvalidArgument("append after finish");
   auto blocked = [&] {
-    return w.queued_cost > 0 && w.queued_cost + cost > w.options.queue_bytes &&
-           !(w.failed && !w.fail_open);
+    return w.queued_cost > 0 && w.queued_cost + cost > w.options.queue_bytes && !w.FailedClosed();
   };
   if (blocked()) {
     // Back-pressure: let the writer start on what is queued, then wait for room.
     if (w.writer_idle) w.work_cv.notify_one();
     w.space_cv.wait(lk, [&] { return !blocked(); });
   }
-  if (w.failed && !w.fail_open) return w.error;
+  if (w.FailedClosed()) return w.error;
   Batch& b = w.pending;
   const bool was_empty = b.entries.empty();
   if (was_empty) w.first_pending = SteadyClock::now();
@@ -674,7 +673,7 @@ Status SessionWriter::UpdateMeta(const SessionMeta& meta) {
   Impl& w = *impl_;
   std::lock_guard lk(w.mu);
   if (w.finish_called) return Status::InvalidArgument("metadata update after finish");
-  if (w.failed && !w.fail_open) return w.error;
+  if (w.FailedClosed()) return w.error;
   Batch& b = w.pending;
   if (b.entries.empty()) w.first_pending = SteadyClock::now();
   b.metas.push_back(meta);
