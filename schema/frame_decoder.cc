@@ -29,6 +29,22 @@ OrderedFrameDecoder::~OrderedFrameDecoder() {
   if (helper_.joinable()) helper_.join();
 }
 
+OrderedFrameDecoder::Row OrderedFrameDecoder::GroupCutShort(const FrameView& meta) {
+  const OpenGroup g = *group_;
+  group_.reset();
+  return Row{.meta = meta,
+             .in_offset = 0,
+             .in_size = 0,
+             .out_offset = 0,
+             .out_size = 0,
+             .decode_size = 0,
+             .from_out = false,
+             .error_seq = g.head_seq + static_cast<int64_t>(g.next),
+             .error = Status::Corruption(fmt::format(
+                 "missing from the compressed group of {} frames that starts at frame {}", g.count,
+                 g.head_seq))};
+}
+
 Status OrderedFrameDecoder::Add(const FrameView& meta, int64_t codec, std::string_view stored) {
   const bool nothing_waiting = filling_->rows.empty() && published_.empty();
   if (codec == kCodecRaw && nothing_waiting) {
@@ -42,25 +58,72 @@ Status OrderedFrameDecoder::Add(const FrameView& meta, int64_t codec, std::strin
           .in_size = stored.size(),
           .out_offset = 0,
           .out_size = 0,
-          .compressed = codec == kCodecZstd,
+          .decode_size = 0,
+          .from_out = false,
+          .error_seq = meta.seq,
           .error = Status::OK()};
-  Result<size_t> size = PayloadDecoder::DecodedSize(codec, stored);
-  if (!size.ok()) {
-    row.compressed = false;  // delivered as the error it is, never decoded
-    row.error = size.status();
-  } else if (row.compressed) {
-    row.out_offset = b.out_size;
-    row.out_size = *size;
-    b.out_size += *size;
-    b.work.push_back(b.rows.size());
+  size_t logical = 0;
+  if (group_ && codec == kCodecInGroup &&
+      meta.seq == group_->head_seq + static_cast<int64_t>(group_->next)) {
+    if (!stored.empty()) {
+      group_.reset();
+      row.error = Status::Corruption("a frame of a compressed group holds bytes of its own");
+    } else {
+      // The head's size table was copied into this batch's `in`: read the size from there.
+      row.from_out = true;
+      row.out_offset = group_->next_out;
+      row.out_size = PayloadDecoder::TableSize(b.in.data() + group_->table_offset, group_->next);
+      group_->next_out += row.out_size;
+      if (++group_->next == group_->count) group_.reset();
+    }
+  } else if (group_) {
+    row = GroupCutShort(meta);  // this row is not delivered: the error before it stops the read
+  } else if (codec == kCodecInGroup) {
+    row.error = Status::Corruption("it is marked as in a compressed group, but no group is open");
+  } else if (codec == kCodecZstdGroup) {
+    Result<PayloadDecoder::GroupHead> head = PayloadDecoder::ParseGroupHead(stored);
+    if (!head.ok()) {
+      row.error = head.status();
+    } else {
+      row.in_offset = b.in.size() + static_cast<size_t>(head->frame.data() - stored.data());
+      row.in_size = head->frame.size();
+      row.from_out = true;
+      row.out_offset = b.out_size;
+      row.out_size = head->SizeOf(0);
+      row.decode_size = head->total;
+      b.out_size += head->total;
+      b.work.push_back(b.rows.size());
+      logical = head->total;
+      group_ = OpenGroup{.head_seq = meta.seq,
+                         .count = head->count,
+                         .next = 1,
+                         .table_offset = b.in.size() + 8,
+                         .next_out = row.out_offset + row.out_size};
+    }
+  } else {
+    Result<size_t> size = PayloadDecoder::DecodedSize(codec, stored);
+    if (!size.ok()) {
+      row.error = size.status();  // delivered as the error it is, never decoded
+    } else if (codec == kCodecZstd) {
+      row.from_out = true;
+      row.out_offset = b.out_size;
+      row.out_size = row.decode_size = *size;
+      b.out_size += *size;
+      b.work.push_back(b.rows.size());
+      logical = *size;
+    } else {
+      logical = *size;
+    }
   }
   if (!stored.empty()) {
     std::memcpy(b.in.Reserve(stored.size()), stored.data(), stored.size());
     b.in.Commit(stored.size());
   }
-  b.logical += size.ok() ? *size : 0;
+  b.logical += logical;
   b.rows.push_back(std::move(row));
-  if (b.logical < limits_.batch_bytes && b.rows.size() < limits_.batch_rows) return Status::OK();
+  if (group_ || (b.logical < limits_.batch_bytes && b.rows.size() < limits_.batch_rows)) {
+    return Status::OK();  // (a group's frames stay in the batch of its head)
+  }
 
   // A full batch: decoded from now on by the helper while the next one is read. With two
   // batches out, the older one is finished and handed on first, freeing its slot.
@@ -72,6 +135,12 @@ Status OrderedFrameDecoder::Add(const FrameView& meta, int64_t codec, std::strin
 }
 
 Status OrderedFrameDecoder::Finish() {
+  if (group_) {
+    // The session ends inside a group: reported once the frames before are delivered.
+    FrameView none;
+    none.seq = group_->head_seq + static_cast<int64_t>(group_->next);
+    filling_->rows.push_back(GroupCutShort(none));
+  }
   if (!filling_->rows.empty()) {
     Publish(filling_);
     filling_ = FreeSlot();
@@ -115,7 +184,7 @@ bool OrderedFrameDecoder::ClaimLocked(Batch** b, size_t* row) {
 void OrderedFrameDecoder::Decode(PayloadDecoder& decoder, Batch& b, size_t row) {
   Row& r = b.rows[row];
   r.error = decoder.DecompressInto(std::string_view(b.in.data() + r.in_offset, r.in_size),
-                                   b.out.data() + r.out_offset, r.out_size);
+                                   b.out.data() + r.out_offset, r.decode_size);
 }
 
 void OrderedFrameDecoder::HelperLoop() {
@@ -149,10 +218,10 @@ Status OrderedFrameDecoder::DeliverOldest() {
   }
   for (Row& r : b->rows) {
     if (!r.error.ok()) {
-      return r.error.WithContext(fmt::format("frame {} of session {}", r.meta.seq, session_id_));
+      return r.error.WithContext(fmt::format("frame {} of session {}", r.error_seq, session_id_));
     }
-    r.meta.payload = r.compressed ? std::string_view(b->out.data() + r.out_offset, r.out_size)
-                                  : std::string_view(b->in.data() + r.in_offset, r.in_size);
+    r.meta.payload = r.from_out ? std::string_view(b->out.data() + r.out_offset, r.out_size)
+                                : std::string_view(b->in.data() + r.in_offset, r.in_size);
     PODTAPE_RETURN_IF_ERROR(fn_(r.meta));
   }
   return Status::OK();

@@ -10,12 +10,16 @@
 // - Threads: Add and Finish are called by one thread, the only one that ever calls `fn`. The
 //   helper starts at the first full batch that holds a compressed row (a short session never
 //   starts it) and is joined by the destructor.
+// - Groups (kCodecZstdGroup and the kCodecInGroup rows after it) are never split between
+//   batches: the head's zstd frame is one work item decoding the whole group, and every frame of
+//   the group is delivered as its slice of that.
 // - Memory: at most three batches (the one being read, two being decoded), each holding its rows'
-//   stored and logical bytes; a batch holds at least one row, so one frame larger than a batch
-//   is held alone. Constant in session length.
+//   stored and logical bytes; a batch holds at least one row or group, so one frame or group
+//   larger than a batch is held alone. Constant in session length.
 // - Errors: a row that cannot be decoded is reported as Corruption or Unsupported "frame SEQ of
 //   session ID: ...", after every earlier frame was handed to `fn`, exactly as a serial reader
-//   would. The first non-OK status of `fn` stops everything and is returned.
+//   would. A group cut short (a frame of it missing or not marked as in it) names the frame that
+//   should have been next. The first non-OK status of `fn` stops everything and is returned.
 // - A raw row read while nothing is waiting to be delivered goes to `fn` straight from `stored`,
 //   uncopied: a session of incompressible bytes is read with no copy and no helper.
 #ifndef PODTAPE_SCHEMA_FRAME_DECODER_H_
@@ -28,6 +32,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -66,12 +71,24 @@ class OrderedFrameDecoder {
 
  private:
   struct Row {
-    FrameView meta;  // payload set on delivery
-    size_t in_offset, in_size;
-    size_t out_offset, out_size;  // logical bytes, in `out` (kCodecZstd rows only)
-    bool compressed;
-    Status error;  // set by whichever thread decodes the row
+    FrameView meta;               // payload set on delivery
+    size_t in_offset, in_size;    // stored bytes in `in` (a group head's: its zstd frame)
+    size_t out_offset, out_size;  // logical bytes in `out` (when from_out)
+    size_t decode_size;           // work rows: bytes their zstd frame decodes to at out_offset
+    bool from_out;                // decoded or grouped rows; raw rows deliver from `in`
+    int64_t error_seq;            // the frame `error` names
+    Status error;                 // set by whichever thread decodes the row
   };
+  // The group whose head was added and whose later frames are still expected.
+  struct OpenGroup {
+    int64_t head_seq;
+    size_t count;
+    size_t next;          // index in the group of the next frame expected
+    size_t table_offset;  // of the head's size table, in the filling batch's `in`
+    size_t next_out;      // where that frame's bytes start in the batch's `out`
+  };
+  // Corruption for the frame that should have come next in the open group, which it closes.
+  Row GroupCutShort(const FrameView& meta);
   struct Batch {
     std::vector<Row> rows;
     std::vector<size_t> work;  // indexes of the compressed rows
@@ -99,6 +116,7 @@ class OrderedFrameDecoder {
   std::array<Batch, 3> slots_;
   Batch* filling_;
   PayloadDecoder decoder_;  // the reading thread's
+  std::optional<OpenGroup> group_;
 
   std::mutex mu_;
   std::condition_variable work_cv_;  // the helper waits for a claimable row or stop_

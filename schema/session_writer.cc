@@ -47,7 +47,7 @@ struct Entry {
   uint32_t meta_index;
   // Writer thread only.
   uint8_t codec = kCodecRaw;
-  size_t stored_offset = 0;  // in Batch::encoded when codec != kCodecRaw
+  size_t stored_offset = 0;  // in Batch::encoded when codec is neither raw nor in a group
   size_t stored_len = 0;
   Hash hash{};
 };
@@ -163,6 +163,8 @@ struct SessionWriter::Impl {
   // Writer-thread state.
   Batch work;
   PayloadEncoder encoder;
+  std::vector<PayloadEncoder::RunFrame> run;       // EncodeBatch's, reused
+  std::vector<PayloadEncoder::Stored> run_stored;  // EncodeBatch's, reused
   Hash committed_head{};
   bool has_frames = false;
   int64_t frames = 0;
@@ -280,15 +282,24 @@ struct SessionWriter::Impl {
   // batch's own buffers are touched; a batch that then fails leaves committed_head as it was.
   void EncodeBatch(Batch& b) {
     Hash head = committed_head;
+    run.clear();
     for (Entry& e : b.entries) {
       if (e.is_meta) continue;
       std::string_view payload(b.arena.data() + e.offset, e.len);
       e.hash = ChainNext(head, e.seq, e.t_ns, e.direction, e.channel, payload);
       head = e.hash;
-      const size_t before = b.encoded.size();
-      e.codec = static_cast<uint8_t>(encoder.Encode(payload, &b.encoded));
-      e.stored_offset = before;
-      e.stored_len = b.encoded.size() - before;
+      run.push_back(
+          {payload, static_cast<uint16_t>(static_cast<int>(e.direction) << 8 | e.channel)});
+    }
+    run_stored.resize(run.size());
+    encoder.EncodeRun(run, &b.encoded, run_stored);
+    size_t i = 0;
+    for (Entry& e : b.entries) {
+      if (e.is_meta) continue;
+      e.codec = static_cast<uint8_t>(run_stored[i].codec);
+      e.stored_offset = run_stored[i].offset;
+      e.stored_len = run_stored[i].size;
+      ++i;
     }
   }
 

@@ -239,7 +239,8 @@ struct SessionCheck {
 };
 // Reads every frame of `row` (from Find or List) in constant memory and checks the chain, the
 // head, the count and the seal. An unsealed session is never intact. Errors only when reading
-// fails.
+// fails (Corruption naming the frame for a row that cannot be decoded), unless an earlier frame
+// already did not match its hash: that frame is then the problem reported.
 Result<SessionCheck> CheckSession(Store& store, const SessionRow& row);
 
 // --- Identifiers -------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ Result<SessionCheck> CheckSession(Store& store, const SessionRow& row) {
     any = true;
     return Status::OK();
   });
-  if (!st.ok()) return st;
+  // A frame already found changed is the first problem: what it broke further on (a group's
+  // structure) is not reported in its place.
+  if (!st.ok() && !(c.first_bad_seq && st.code() == Status::Code::kCorruption)) return st;
   c.head_matches = any ? row.chain_head == prev : !row.chain_head.has_value();
   c.count_matches = row.frames == c.frames_read;
   c.sealed = row.seal.has_value();

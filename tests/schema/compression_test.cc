@@ -1,11 +1,14 @@
-// Payload compression (frames.codec 1 = zstd): round trips, the sqlite3-shell recipe of
-// schema/README.md, old raw-only files, tampered compressed rows, storage ratios and prune.
+// Payload compression (frames.codec 1 = zstd, 2 and 3 = frames compressed as a group): round
+// trips, the sqlite3-shell recipes of schema/README.md, old raw-only files, tampered compressed
+// rows and groups, storage ratios and prune.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schema/payload_codec.h"
@@ -85,9 +88,14 @@ struct Frame {
   std::string payload;
 };
 
+// Records `frames` as one session. Batches (and so the groups the writer forms) are the same on
+// every run: no commit falls due by time, and under 1 MiB of frames nothing closes a batch early,
+// so every frame goes in Finish's one batch.
 std::string RecordFrames(const std::string& db, const std::vector<Frame>& frames,
                          const std::string& pod = "web-0") {
-  auto w = SessionWriter::Start(db, SampleMeta(pod));
+  SessionWriter::Options options;
+  options.commit_interval_ms = 600000;
+  auto w = SessionWriter::Start(db, SampleMeta(pod), options);
   EXPECT_TRUE(w.ok()) << w.status().message();
   if (!w.ok()) return "";
   for (size_t i = 0; i < frames.size(); ++i) {
@@ -114,9 +122,9 @@ TEST(StoreCompressionTest, CompressibleIncompressibleTinyAndEmptyFramesRoundTrip
       {Direction::kFromServer, 2, log.RandomBytes(32768)},    // 4: random: raw
       {Direction::kFromServer, 1, log.Chunk(32768)},          // 5: raw, untried (back-off)
       {Direction::kToServer, 0, "\r"},                        // 6: tiny frames do not count
-      {Direction::kFromServer, 1, log.Chunk(300 * 1024)},     // 7: compressed again
-      {Direction::kFromServer, 1, std::string(100000, 'x')},  // 8: one long run
-      {Direction::kFromServer, 1, std::string(64, '\0')},     // 9: exactly the threshold
+      {Direction::kFromServer, 1, log.Chunk(300 * 1024)},     // 7: compressed again, alone
+      {Direction::kFromServer, 1, std::string(100000, 'x')},  // 8: one long run, a group's head
+      {Direction::kFromServer, 1, std::string(64, '\0')},     // 9: exactly the threshold, in 8's
   };
   const std::string id = RecordFrames(db, frames);
   ASSERT_FALSE(id.empty());
@@ -143,7 +151,8 @@ TEST(StoreCompressionTest, CompressibleIncompressibleTinyAndEmptyFramesRoundTrip
 
   const std::vector<StoredRow> rows = StoredRows(db, id);
   ASSERT_EQ(rows.size(), frames.size());
-  const std::vector<int64_t> codecs = {0, 0, 0, 1, 0, 0, 0, 1, 1, 1};
+  // 3 is alone in its stream; 7 is larger than a group; 8 and 9 are neighbours of one stream.
+  const std::vector<int64_t> codecs = {0, 0, 0, 1, 0, 0, 0, 1, 2, 3};
   for (size_t i = 0; i < rows.size(); ++i) {
     SCOPED_TRACE(i);
     EXPECT_EQ(rows[i].codec, codecs[i]);
@@ -154,6 +163,7 @@ TEST(StoreCompressionTest, CompressibleIncompressibleTinyAndEmptyFramesRoundTrip
   EXPECT_LT(rows[3].length, 32768 * 35 / 100);
   EXPECT_LT(rows[7].length, 300 * 1024 * 35 / 100);
   EXPECT_LT(rows[8].length, 100);
+  EXPECT_EQ(rows[9].length, 0);
 }
 
 TEST(StoreCompressionTest, InMemoryStoreCompressesToo) {
@@ -290,14 +300,18 @@ TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
   const std::string db = dir.File("podtape.db");
   TextLog log;
   std::vector<Frame> frames;
-  for (int i = 0; i < 4; ++i) frames.push_back({Direction::kFromServer, 1, log.Chunk(32768)});
-  frames.push_back({Direction::kToServer, 0, "exit\r"});
+  // Keystrokes between the text frames keep each one alone (codec 1): groups are tested below.
+  for (int i = 0; i < 2; ++i) {
+    frames.push_back({Direction::kFromServer, 1, log.Chunk(32768)});
+    frames.push_back({Direction::kToServer, 0, "x"});
+  }
+  frames.push_back({Direction::kFromServer, 1, log.Chunk(32768)});
   const std::string id = RecordFrames(db, frames);
   ASSERT_FALSE(id.empty());
   const std::vector<StoredRow> rows = StoredRows(db, id);
   ASSERT_EQ(rows.size(), 5u);
   ASSERT_EQ(rows[2].codec, 1);
-  ASSERT_EQ(rows[4].codec, 0);
+  ASSERT_EQ(rows[3].codec, 0);
   const std::string where = fmt::format(
       " WHERE session_key = (SELECT session_key FROM sessions WHERE id = '{}') AND seq = ", id);
   const std::string blob = Unhex(Sql(db, "SELECT hex(payload) FROM frames" + where + "2;"));
@@ -324,7 +338,7 @@ TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
       {"a huge declared size", 2, with_blob(huge)},
       {"not zstd at all", 2, with_blob("hello, world")},
       {"stored raw instead", 2, "UPDATE frames SET codec = 0" + where + "2;"},
-      {"a raw row marked compressed", 4, "UPDATE frames SET codec = 1" + where + "4;"},
+      {"a raw row marked compressed", 3, "UPDATE frames SET codec = 1" + where + "3;"},
   };
   auto store = OpenOrDie(db);
   ASSERT_NE(store, nullptr);
@@ -347,10 +361,105 @@ TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
     // (podtape verify reports a Corruption from CheckSession as "tampered", with this message.)
     // Put the row back: the session verifies again.
     Sql(db, with_blob(blob) + "UPDATE frames SET codec = 1" + where + "2;" +
-                "UPDATE frames SET codec = 0" + where + "4;");
+                "UPDATE frames SET codec = 0" + where + "3;");
     check = CheckSession(*store, *store->Find(id));
     ASSERT_TRUE(check.ok()) << check.status().message();
     EXPECT_TRUE(check->intact()) << check->problem;
+  }
+}
+
+// A group (codec 2 and the codec-3 rows after it) reads back with schema/README.md's recipe: the
+// head's blob through `zstd -d` is the group's frames back to back (zstd skips the size table).
+// Every edit of a group is caught naming a frame: bytes, the size table, codecs, deleted rows.
+TEST(StoreCompressionTest, AGroupReadsBackWithZstdAndEveryEditOfItIsCaught) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  std::vector<Frame> frames;
+  for (int i = 0; i < 6; ++i) frames.push_back({Direction::kFromServer, 1, log.Chunk(20000)});
+  frames.push_back({Direction::kToServer, 0, "exit\r"});
+  const std::string id = RecordFrames(db, frames);
+  ASSERT_FALSE(id.empty());
+  const std::vector<StoredRow> rows = StoredRows(db, id);
+  ASSERT_EQ(rows.size(), 7u);
+  const std::vector<int64_t> codecs = {2, 3, 3, 3, 3, 3, 0};
+  for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].codec, codecs[i]) << i;
+  EXPECT_LT(rows[0].length, 6 * 20000 * 35 / 100);
+
+  const std::string where = fmt::format(
+      " WHERE session_key = (SELECT session_key FROM sessions WHERE id = '{}') AND seq = ", id);
+  const std::string zst = dir.File("group.zst");
+  Sql(db, fmt::format("SELECT writefile('{}', payload) FROM frames{}0 AND codec = 2;", zst, where));
+  RunResult r = podtape::testing::Run({"zstd", "-q", "-d", "-c", zst});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string joined;
+  for (int i = 0; i < 6; ++i) joined += frames[static_cast<size_t>(i)].payload;
+  EXPECT_TRUE(r.out == joined) << r.out.size();
+
+  const std::string head = Unhex(Sql(db, "SELECT hex(payload) FROM frames" + where + "0;"));
+  auto with_head = [&](std::string b) {
+    return "UPDATE frames SET payload = X'" + Hex(b) + "'" + where + "0;";
+  };
+  std::string swapped = head;  // two sizes moved by one byte: the same sum, other boundaries
+  swapped[8] = static_cast<char>(swapped[8] + 1);
+  swapped[12] = static_cast<char>(swapped[12] - 1);
+  std::string resized = head;  // a size changed: the sum no longer matches
+  resized[12] ^= 0x10;
+  std::string flipped = head;  // a byte of the zstd frame
+  flipped[head.size() / 2] ^= 0x20;
+  std::string magic = head;
+  magic[0] ^= 0x01;
+  struct Edit {
+    const char* name;
+    int64_t seq;  // the frame reported
+    std::string sql;
+    int64_t seq_max = -1;  // when set, any frame from seq to this one may be the one reported
+  };
+  const std::vector<Edit> edits = {
+      {"two sizes swapped a byte", 0, with_head(swapped)},
+      {"a size changed", 0, with_head(resized)},
+      // zstd carries no checksum: a changed byte may decode, into whichever frame it lands in.
+      {"a byte of the zstd frame", 0, with_head(flipped), 5},
+      {"the table's magic", 0, with_head(magic)},
+      {"cut short", 0, with_head(head.substr(0, head.size() - 9))},
+      {"the head stored raw instead", 0, "UPDATE frames SET codec = 0" + where + "0;"},
+      {"the head as one zstd frame", 0, "UPDATE frames SET codec = 1" + where + "0;"},
+      {"a member deleted", 3, "DELETE FROM frames" + where + "3;"},
+      {"the last member deleted", 5, "DELETE FROM frames" + where + "5;"},
+      {"the head deleted", 1, "DELETE FROM frames" + where + "0;"},
+      {"a member given bytes", 2, "UPDATE frames SET payload = X'41'" + where + "2;"},
+      {"a member marked raw", 4, "UPDATE frames SET codec = 0" + where + "4;"},
+      {"a raw row marked as in the group", 6, "UPDATE frames SET codec = 3" + where + "6;"},
+  };
+  for (const Edit& e : edits) {
+    SCOPED_TRACE(e.name);
+    // Each edit on a fresh copy of the file.
+    const std::string copy = dir.File("edited.db");
+    std::remove(copy.c_str());
+    Sql(db, "VACUUM INTO '" + copy + "';");
+    Sql(copy, e.sql);
+    auto store = OpenOrDie(copy);
+    ASSERT_NE(store, nullptr);
+    auto row = store->Find(id);
+    ASSERT_TRUE(row.ok());
+    auto check = CheckSession(*store, *row);
+    std::string said;
+    int64_t named = -1;
+    if (check.ok()) {
+      EXPECT_FALSE(check->intact());
+      ASSERT_TRUE(check->first_bad_seq.has_value()) << check->problem;
+      named = *check->first_bad_seq;
+      said = check->problem;
+    } else {
+      EXPECT_EQ(check.status().code(), Status::Code::kCorruption) << check.status().message();
+      said = check.status().message();
+      for (int64_t seq = 0; seq < 7 && named < 0; ++seq) {
+        if (said.find(fmt::format("frame {} of session", seq)) != std::string::npos) named = seq;
+      }
+    }
+    EXPECT_GE(named, e.seq) << said;
+    EXPECT_LE(named, std::max(e.seq, e.seq_max)) << said;
+    EXPECT_EQ(said.find('\n'), std::string::npos) << said;
   }
 }
 
@@ -401,6 +510,58 @@ TEST(PayloadCodecTest, BacksOffOnIncompressiblePayloadsAndRecovers) {
   EXPECT_GT(attempts, 0);  // it was backing off
   // A payload that compressed resets it: every compressible one is compressed again.
   for (int i = 0; i < 10; ++i) EXPECT_EQ(enc.Encode(log.Chunk(4096), &out), kCodecZstd);
+}
+
+std::vector<int> RunCodecs(PayloadEncoder& enc, const std::vector<std::string_view>& payloads,
+                           const std::vector<uint16_t>& streams, ByteBuffer* out) {
+  std::vector<PayloadEncoder::RunFrame> run;
+  for (size_t i = 0; i < payloads.size(); ++i) run.push_back({payloads[i], streams[i]});
+  std::vector<PayloadEncoder::Stored> stored(run.size());
+  enc.EncodeRun(run, out, stored);
+  std::vector<int> codecs;
+  for (const auto& st : stored) codecs.push_back(st.codec);
+  return codecs;
+}
+
+// Which neighbours EncodeRun groups: one stream, back to back in memory, each worth compressing,
+// at most kGroupBytes in all; and only while compression pays.
+TEST(PayloadCodecTest, EncodeRunGroupsNeighboursOfOneStreamUpToTheGroupSize) {
+  TextLog log;
+  std::string arena;
+  for (int i = 0; i < 10; ++i) arena += log.Chunk(40000);
+  std::vector<std::string_view> ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(std::string_view(arena).substr(i * 40000, 40000));
+  PayloadEncoder enc;
+  ByteBuffer out;
+  // 6 x 40000 fit in 256 KiB, a seventh does not.
+  EXPECT_EQ(RunCodecs(enc, ten, std::vector<uint16_t>(10, 1), &out),
+            (std::vector<int>{2, 3, 3, 3, 3, 3, 2, 3, 3, 3}));
+  // Another stream between them ends a group; so does a frame too small to compress.
+  std::vector<std::string_view> mixed = ten;
+  mixed[3] = mixed[3].substr(0, 40);  // no longer back to back with 4 either
+  EXPECT_EQ(RunCodecs(enc, mixed, {1, 1, 2, 1, 1, 1, 1, 1, 1, 1}, &out),
+            (std::vector<int>{2, 3, 1, 0, 2, 3, 3, 3, 3, 3}));
+  // Payloads that are not back to back in memory are compressed one by one.
+  const std::string a = log.Chunk(5000), b = log.Chunk(5000);
+  EXPECT_EQ(RunCodecs(enc, {a, b}, {1, 1}, &out), (std::vector<int>{1, 1}));
+
+  // Random bytes: tried as one group once, then one frame at a time while backing off; the first
+  // frame that compresses again goes alone, and groups resume after it.
+  std::string noise;
+  for (int i = 0; i < 40; ++i) noise += log.RandomBytes(8000);
+  for (int i = 0; i < 8; ++i) noise += log.Chunk(8000);
+  std::vector<std::string_view> run;
+  for (int i = 0; i < 48; ++i) run.push_back(std::string_view(noise).substr(i * 8000, 8000));
+  const std::vector<int> codecs = RunCodecs(enc, run, std::vector<uint16_t>(48, 1), &out);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(codecs[static_cast<size_t>(i)], kCodecRaw) << i;
+  std::vector<int> text(codecs.begin() + 40, codecs.end());
+  // Frames 40.. are text; the back-off may skip the first few untried, then one goes alone.
+  size_t first = 0;
+  while (first < text.size() && text[first] == kCodecRaw) ++first;
+  ASSERT_LT(first + 2, text.size());
+  EXPECT_EQ(text[first], kCodecZstd);
+  EXPECT_EQ(text[first + 1], kCodecZstdGroup);
+  for (size_t i = first + 2; i < text.size(); ++i) EXPECT_EQ(text[i], kCodecInGroup) << i;
 }
 
 // Database bytes (sessions and frames with their indexes; the search index is a file of its own)
