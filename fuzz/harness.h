@@ -40,6 +40,9 @@ std::string FuzzAsciicastImport(Input data);
 std::string FuzzUtf8Decoder(Input data);
 // player/command_index.h: CommandExtractor over a session made of the bytes.
 std::string FuzzCommandExtractor(Input data);
+// schema/frame_decoder.h over schema/payload_codec.h: stored rows (raw, zstd, groups), edited,
+// read back with two batch sizes.
+std::string FuzzStoredRows(Input data);
 
 // Reads an input front to back; past its end every read gives zeros / empty.
 class ByteReader {

@@ -16,6 +16,7 @@ seconds=${2:-60}
 declare -A runs=(
   [asciicast_import]=20000 [channel_codec]=1500000 [command_extractor]=40000
   [kubeconfig]=40000 [resize_stream]=600000 [status_parser]=2000000 [utf8_decoder]=150000
+  [stored_rows]=20000
 )
 
 targets=()

@@ -27,7 +27,7 @@ const Target kTargets[] = {
     {"asciicast_import", FuzzAsciicastImport},   {"channel_codec", FuzzChannelCodec},
     {"command_extractor", FuzzCommandExtractor}, {"kubeconfig", FuzzKubeconfig},
     {"resize_stream", FuzzResizeStream},         {"status_parser", FuzzStatusParser},
-    {"utf8_decoder", FuzzUtf8Decoder},
+    {"utf8_decoder", FuzzUtf8Decoder},           {"stored_rows", FuzzStoredRows},
 };
 
 const fs::path kFuzzTests = fs::path(PODTAPE_SOURCE_DIR) / "tests" / "fuzz";
