@@ -368,6 +368,52 @@ TEST(StoreCompressionTest, AnEditedCompressedPayloadIsCaught) {
   }
 }
 
+// schema/README.md's recipe for a whole session's output, as written there, run by bash: every
+// codec (raw, alone, a group) comes out as podtape cat gives it.
+TEST(StoreCompressionTest, TheReadmeRecipeForAWholeSessionsOutputGivesEveryByte) {
+  TempDir dir;
+  const std::string db = dir.File("podtape.db");
+  TextLog log;
+  std::vector<Frame> frames = {
+      {Direction::kFromServer, 1, "$ "},                   // raw
+      {Direction::kToServer, 0, "cat app.log\r"},          // stdin: not output
+      {Direction::kFromServer, 1, log.Chunk(20000)},       // a group of three
+      {Direction::kFromServer, 1, log.Chunk(20000)},       //
+      {Direction::kFromServer, 1, log.Chunk(20000)},       //
+      {Direction::kFromServer, 2, log.Chunk(5000)},        // alone in its stream: codec 1
+      {Direction::kFromServer, 1, log.RandomBytes(3000)},  // raw
+  };
+  const std::string id = RecordFrames(db, frames);
+  ASSERT_FALSE(id.empty());
+  const std::vector<StoredRow> rows = StoredRows(db, id);
+  ASSERT_EQ(rows.size(), frames.size());
+  EXPECT_EQ(rows[2].codec, 2);
+  EXPECT_EQ(rows[4].codec, 3);
+  EXPECT_EQ(rows[5].codec, 1);
+  std::string want;
+  for (const Frame& f : frames) {
+    if (f.direction == Direction::kFromServer) want += f.payload;
+  }
+  const std::string recipe = fmt::format(R"(set -e -o pipefail
+sqlite3 -separator ' ' {} "SELECT seq, codec, writefile('f-' || seq, payload) FROM frames
+     WHERE session_key = (SELECT session_key FROM sessions WHERE id = '{}')
+       AND direction = 1 AND channel IN (1, 2) ORDER BY seq" |
+  while read -r seq codec _; do
+    case "$codec" in
+      1|2) zstd -q -d -c "f-$seq" ;;
+      0) cat "f-$seq" ;;
+    esac
+  done > output.bin
+)",
+                                         db, id);
+  RunOptions o;
+  o.cwd = dir.path();
+  RunResult r = podtape::testing::Run({"bash", "-c", recipe}, o);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string got = ReadFile(dir.File("output.bin"));
+  EXPECT_TRUE(got == want) << got.size() << " bytes, want " << want.size();
+}
+
 // A group (codec 2 and the codec-3 rows after it) reads back with schema/README.md's recipe: the
 // head's blob through `zstd -d` is the group's frames back to back (zstd skips the size table).
 // Every edit of a group is caught naming a frame: bytes, the size table, codecs, deleted rows.
