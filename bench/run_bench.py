@@ -582,6 +582,9 @@ users:
         return cast
 
     def reading(self, db, cast):
+        # The figures before this one wrote about 2 GiB; their writeback would otherwise land on
+        # whichever reader runs first (podtape, in every pair).
+        os.sync()
         pt, ac, ratios, ex, cpu_p, cpu_a, cpu_e = [], [], [], [], [], [], []
         out = os.path.join(self.tmp, "export.cast")
         for i in range(self.a.runs):
