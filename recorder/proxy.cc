@@ -14,6 +14,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -428,6 +429,13 @@ void ApplyCredentials(Proxy& p, const Caller& caller, Fields& fields) {
 
 // --- the WebSocket session -------------------------------------------------------------------
 
+// How long the relay goes on reading the server once a client hung up without a close frame
+// before the exec's status came (kubectl cp stops reading at the end of the tar archive and
+// exits): the status and the last output usually follow within milliseconds, and are what an
+// auditor wants to see. Then the relay closes upstream (that handshake is bounded by the
+// stream's own 5 s handshake timeout).
+constexpr std::chrono::seconds kClientGoneGrace{1};
+
 template <class ClientStream, class UpStream>
 class WsRelay {
  public:
@@ -439,11 +447,21 @@ class WsRelay {
         protocol_(protocol),
         writer_(writer),
         fail_open_(fail_open),
-        start_(std::chrono::steady_clock::now()) {}
+        start_(std::chrono::steady_clock::now()),
+        grace_(up.get_executor()) {}
 
   void Start() {
     ReadClient();
     ReadUpstream();
+  }
+
+  // After the relay's io_context ran out of work: a client that hung up without a close frame
+  // ended the session in error, unless the exec's status arrived all the same.
+  void Conclude() {
+    if (!client_gone_error_.empty() && end.raw_status.empty() && end.end_reason != "error") {
+      end.end_reason = "error";
+      end.error = client_gone_error_;
+    }
   }
 
   store::SessionEnd end;
@@ -508,15 +526,26 @@ class WsRelay {
 
   void ReadUpstream() {
     up_.async_read(ubuf_, [this](beast::error_code ec, size_t) {
-      if (ec) return SideEnded(false, ec);
+      if (ec) {
+        grace_.cancel();
+        if (client_gone_ && up_.reason().code != 0) {
+          end.close_code = static_cast<int>(up_.reason().code);
+          end.close_reason = std::string(up_.reason().reason.data(), up_.reason().reason.size());
+        }
+        return SideEnded(false, ec);
+      }
       std::string_view data(static_cast<const char*>(ubuf_.cdata().data()), ubuf_.size());
       bool text = up_.got_text();
       if (!Record(store::Direction::kFromServer, text, data)) return Fail();
+      if (client_gone_) {  // recorded, with nobody to relay it to
+        ubuf_.clear();
+        return ReadUpstream();
+      }
       client_.text(text);
       client_.async_write(ubuf_.cdata(), [this](beast::error_code ec2, size_t) {
         ubuf_.clear();
-        if (ec2) return SideEnded(true, ec2);
-        ReadUpstream();
+        if (ec2) SideEnded(true, ec2);
+        if (!ec2 || client_gone_) ReadUpstream();
       });
     });
   }
@@ -544,11 +573,17 @@ class WsRelay {
       }
     }
     if (client_side) {
-      // A client that hangs up without a close frame once the exec's status reached it (kubectl
-      // cp does, now and then) ended the session normally.
+      // A client that hangs up without a close frame before the exec's status came (kubectl cp
+      // does, now and then) leaves the server's last output and status unread: read on for
+      // kClientGoneGrace, recording, then close upstream. Conclude() decides how it ended.
       if (ec != websocket::error::closed && client_.reason().code == 0 && end.raw_status.empty()) {
-        end.end_reason = "error";
-        end.error = "client connection ended without a close frame: " + ec.message();
+        client_gone_ = true;
+        client_gone_error_ = "client connection ended without a close frame: " + ec.message();
+        grace_.expires_after(kClientGoneGrace);
+        grace_.async_wait([this, cr](beast::error_code timer_ec) {
+          if (!timer_ec) up_.async_close(cr, [](beast::error_code) {});
+        });
+        return;
       }
       up_.async_close(cr, [](beast::error_code) {});
     } else {
@@ -579,6 +614,9 @@ class WsRelay {
   beast::flat_buffer ubuf_;
   std::string scratch_;
   bool ending_ = false;
+  net::steady_timer grace_;        // kClientGoneGrace, once the client is gone
+  bool client_gone_ = false;       // it hung up before the status: upstream is read, not relayed
+  std::string client_gone_error_;  // what Conclude() records when no status came
 };
 
 // Per client connection.
@@ -1023,6 +1061,7 @@ class Connection {
       relay.Start();
       ioc_.restart();
       ioc_.run();
+      relay.Conclude();
       end = relay.end;
     }
     if (writer) {

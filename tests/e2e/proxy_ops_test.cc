@@ -232,6 +232,49 @@ TEST(ProxyOps, KubectlCpWorksAndIsRecordedAsTheExecItIs) {
   EXPECT_NE(out.out.find("line 19999 of the copied file"), std::string::npos);
 }
 
+// A WebSocket exec client that hangs up (a TCP reset, no close frame) as soon as the first
+// output arrives, as kubectl cp does at the end of its tar archive. Prints what it read.
+const char kHangUpClient[] = R"PY(
+import socket, ssl, struct, sys, websocket
+url, ca, token = sys.argv[1], sys.argv[2], sys.argv[3]
+ws = websocket.create_connection(url, subprotocols=["v5.channel.k8s.io"],
+                                 header=["Authorization: Bearer " + token],
+                                 sslopt={"ca_certs": ca, "check_hostname": False}, timeout=30)
+while True:
+    op, data = ws.recv_data()
+    if data[:1] == b"\x01" and len(data) > 1:
+        sys.stdout.write(data[1:].decode())
+        break
+ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+ws.sock.close()
+)PY";
+
+// The server's last output and the exec's status, sent after such a client left, are still
+// recorded: the session is the command's, completed with its exit code (kubectl cp hung up
+// before the status now and then, and its session was recorded as an error).
+TEST(ProxyOps, AClientThatHangsUpBeforeTheStatusLeavesTheRestRecorded) {
+  ProxyFixture f;
+  ASSERT_TRUE(f.ok()) << f.Why();
+  testing::WriteFile(f.File("hangup.py"), kHangUpClient);
+  const std::string url = "wss" + f.proxy().url().substr(f.proxy().url().find(':')) +
+                          "/api/v1/namespaces/default/pods/box/exec?command=sh&command=-c&"
+                          "command=echo%20before%3B%20sleep%200.3%3B%20echo%20after%3B%20exit%203"
+                          "&stdout=true&stderr=true";
+  RunResult r =
+      testing::Run({"/usr/bin/python3", f.File("hangup.py"), url, f.Tls("ca.crt"), "alice-token"},
+                   {.timeout = std::chrono::seconds(60)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "before\n");
+  boost::json::array s = f.AllEnded(1);
+  ASSERT_EQ(s.size(), 1u);
+  const auto& row = s[0].as_object();
+  EXPECT_EQ(Str(row.at("end_reason")), "completed") << boost::json::serialize(row);
+  ASSERT_TRUE(row.at("exit_code").is_int64()) << boost::json::serialize(row);
+  EXPECT_EQ(row.at("exit_code").as_int64(), 3);
+  RunResult out = f.Podtape({"cat", Str(row.at("id"))});
+  EXPECT_EQ(out.out, "before\nafter\n");
+}
+
 // A client that sends a request header and the first 10 bytes of its body, then either the rest
 // after 0.3 s ("slow") or nothing ("stall"). Prints the seconds until the proxy answered or
 // closed, and the answer's status line ("-" for none).
