@@ -458,7 +458,7 @@ class WsRelay {
   // After the relay's io_context ran out of work: a client that hung up without a close frame
   // ended the session in error, unless the exec's status arrived all the same.
   void Conclude() {
-    if (!client_gone_error_.empty() && end.raw_status.empty() && end.end_reason != "error") {
+    if (ClientGone() && end.raw_status.empty() && end.end_reason != "error") {
       end.end_reason = "error";
       end.error = client_gone_error_;
     }
@@ -528,16 +528,13 @@ class WsRelay {
     up_.async_read(ubuf_, [this](beast::error_code ec, size_t) {
       if (ec) {
         grace_.cancel();
-        if (client_gone_ && up_.reason().code != 0) {
-          end.close_code = static_cast<int>(up_.reason().code);
-          end.close_reason = std::string(up_.reason().reason.data(), up_.reason().reason.size());
-        }
+        if (ClientGone() && up_.reason().code != 0) RecordUpstreamClose();
         return SideEnded(false, ec);
       }
       std::string_view data(static_cast<const char*>(ubuf_.cdata().data()), ubuf_.size());
       bool text = up_.got_text();
       if (!Record(store::Direction::kFromServer, text, data)) return Fail();
-      if (client_gone_) {  // recorded, with nobody to relay it to
+      if (ClientGone()) {  // recorded, with nobody to relay it to
         ubuf_.clear();
         return ReadUpstream();
       }
@@ -545,9 +542,17 @@ class WsRelay {
       client_.async_write(ubuf_.cdata(), [this](beast::error_code ec2, size_t) {
         ubuf_.clear();
         if (ec2) SideEnded(true, ec2);
-        if (!ec2 || client_gone_) ReadUpstream();
+        if (!ec2 || ClientGone()) ReadUpstream();
       });
     });
+  }
+
+  // The client hung up before the status: upstream is read on (recorded), not relayed.
+  bool ClientGone() const { return !client_gone_error_.empty(); }
+
+  void RecordUpstreamClose() {
+    end.close_code = static_cast<int>(up_.reason().code);
+    end.close_reason = std::string(up_.reason().reason.data(), up_.reason().reason.size());
   }
 
   // One side finished (close frame, EOF or error): close the other with the same code.
@@ -558,10 +563,7 @@ class WsRelay {
     if (ec == websocket::error::closed || (!client_side && up_.reason().code != 0)) {
       // A close frame arrived (its reply may have failed: servers drop the connection at once).
       cr = client_side ? client_.reason() : up_.reason();
-      if (!client_side) {
-        end.close_code = static_cast<int>(cr.code);
-        end.close_reason = std::string(cr.reason.data(), cr.reason.size());
-      }
+      if (!client_side) RecordUpstreamClose();
     } else if (!client_side && !end.raw_status.empty()) {
       // EOF after the status is the normal end (PROTOCOL.md 3.2).
       cr = websocket::close_reason(websocket::close_code::normal);
@@ -577,7 +579,6 @@ class WsRelay {
       // does, now and then) leaves the server's last output and status unread: read on for
       // kClientGoneGrace, recording, then close upstream. Conclude() decides how it ended.
       if (ec != websocket::error::closed && client_.reason().code == 0 && end.raw_status.empty()) {
-        client_gone_ = true;
         client_gone_error_ = "client connection ended without a close frame: " + ec.message();
         grace_.expires_after(kClientGoneGrace);
         grace_.async_wait([this, cr](beast::error_code timer_ec) {
@@ -614,9 +615,9 @@ class WsRelay {
   beast::flat_buffer ubuf_;
   std::string scratch_;
   bool ending_ = false;
-  net::steady_timer grace_;        // kClientGoneGrace, once the client is gone
-  bool client_gone_ = false;       // it hung up before the status: upstream is read, not relayed
-  std::string client_gone_error_;  // what Conclude() records when no status came
+  net::steady_timer grace_;  // kClientGoneGrace, once the client is gone
+  // Set once the client is gone (ClientGone()): what Conclude() records when no status came.
+  std::string client_gone_error_;
 };
 
 // Per client connection.
